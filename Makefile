@@ -1,0 +1,26 @@
+# `make run` and `make test` work on a fresh machine with only Python 3.11, pip and gcc:
+# each creates .venv when missing and installs the project (editable, with test extras) into it.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test check clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/fenliu eval rules/kuaishou.yaml docs/examples/route.json --explain
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+check: $(STAMP)
+	$(BIN)/fenliu check rules/
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis
