@@ -1,0 +1,154 @@
+"""YAML text → plain data, remembering where every value came from so errors can name line and column.
+
+Only YAML's core types are built (`yaml.safe_load`-level safety): tags that would build Python
+objects are refused, duplicate keys are errors rather than silently overwritten, and limits on
+size, depth and node count stop alias bombs and pathological nesting before they cost memory.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from .errors import PolicyError, PolicyIssue
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class YamlLimits:
+    max_bytes: int = 1 << 20
+    max_depth: int = 64
+    max_nodes: int = 200_000
+
+
+@dataclass
+class YamlDocument:
+    """The data of one YAML document, plus the position of each value and each mapping key."""
+
+    file: str
+    data: Any
+    value_marks: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    key_marks: dict[Path, tuple[int, int]] = field(default_factory=dict)
+
+    def position(self, path: Path, *, key: bool = False) -> tuple[int, int]:
+        """Line and column (1-based) of the value at `path`, or of the nearest enclosing value known."""
+        marks = self.key_marks if key else self.value_marks
+        probe = tuple(path)
+        while probe:
+            if probe in marks:
+                return marks[probe]
+            if not key and probe in self.key_marks:
+                return self.key_marks[probe]
+            probe = probe[:-1]
+        return self.value_marks.get((), (1, 1))
+
+    def issue(self, path: Path, message: str, *, key: bool = False) -> PolicyIssue:
+        line, column = self.position(path, key=key)
+        return PolicyIssue(self.file, line, column, message)
+
+
+_COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+_SCALAR_AS_STRING = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"}
+
+
+class _Builder:
+    def __init__(self, file: str, limits: YamlLimits) -> None:
+        self.document = YamlDocument(file, None)
+        self.limits = limits
+        self.nodes = 0
+        self.issues: list[PolicyIssue] = []
+        self._scalars = yaml.SafeLoader("")
+
+    def _mark(self, node: yaml.Node) -> tuple[int, int]:
+        return node.start_mark.line + 1, node.start_mark.column + 1
+
+    def _fail(self, node: yaml.Node, message: str) -> None:
+        line, column = self._mark(node)
+        self.issues.append(PolicyIssue(self.document.file, line, column, message))
+
+    def build(self, node: yaml.Node, path: Path, depth: int) -> Any:
+        self.nodes += 1
+        if self.nodes > self.limits.max_nodes:
+            raise _TooBig(node, f"document has more than {self.limits.max_nodes} values (alias expansion counts)")
+        if depth > self.limits.max_depth:
+            raise _TooBig(node, f"document is nested deeper than {self.limits.max_depth} levels")
+        self.document.value_marks.setdefault(path, self._mark(node))
+        if not isinstance(node, yaml.ScalarNode) and node.tag not in _COLLECTION_TAGS:
+            self._fail(node, f"tag `{node.tag}` is not allowed; only plain YAML values are")
+            return None
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path, depth)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, path + (index,), depth + 1) for index, item in enumerate(node.value)]
+        return self._scalar(node)
+
+    def _mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict:
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self._fail(key_node, "mapping keys must be plain scalars")
+                continue
+            # Keys are names, never YAML 1.1 booleans: `on:` must stay "on", not True.
+            key = key_node.value
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                self._fail(key_node, "merge keys (`<<`) are not supported; write the keys out")
+                continue
+            if key in result:
+                first_line, _ = self.document.key_marks[path + (key,)]
+                self._fail(key_node, f"duplicate key `{key}` (first defined on line {first_line})")
+                continue
+            self.document.key_marks[path + (key,)] = self._mark(key_node)
+            result[key] = self.build(value_node, path + (key,), depth + 1)
+        return result
+
+    def _scalar(self, node: yaml.ScalarNode) -> Any:
+        if node.tag in _SCALAR_AS_STRING:
+            return node.value
+        try:
+            return self._scalars.construct_object(node, deep=True)
+        except yaml.constructor.ConstructorError:
+            self._fail(node, f"tag `{node.tag}` is not allowed; only plain YAML values are")
+            return None
+
+
+class _TooBig(Exception):
+    def __init__(self, node: yaml.Node, message: str) -> None:
+        self.node = node
+        self.message = message
+
+
+def parse_yaml(text: str | bytes, file: str, limits: YamlLimits = YamlLimits()) -> YamlDocument:
+    """Parse one YAML document; raise PolicyError listing every syntax or structure problem found."""
+    size = len(text.encode("utf-8") if isinstance(text, str) else text)
+    if size > limits.max_bytes:
+        raise PolicyError([PolicyIssue(file, 1, 1, f"file is {size} bytes, over the limit of {limits.max_bytes}")])
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise PolicyError([PolicyIssue(file, 1, 1, f"file is not valid UTF-8 (byte {error.start})")]) from None
+    if "\x00" in text:
+        raise PolicyError([PolicyIssue(file, 1, 1, "file contains NUL bytes: it is binary, not YAML")])
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise PolicyError([PolicyIssue(file, line, column, f"YAML syntax: {error.problem or error}")]) from None
+    except yaml.YAMLError as error:
+        raise PolicyError([PolicyIssue(file, 1, 1, f"YAML: {error}")]) from None
+    except RecursionError:
+        raise PolicyError([PolicyIssue(file, 1, 1, "document is nested too deeply to read")]) from None
+    builder = _Builder(file, limits)
+    if root is None:
+        raise PolicyError([PolicyIssue(file, 1, 1, "file is empty")])
+    try:
+        builder.document.data = builder.build(root, (), 0)
+    except _TooBig as error:
+        line, column = error.node.start_mark.line + 1, error.node.start_mark.column + 1
+        raise PolicyError([PolicyIssue(file, line, column, error.message)]) from None
+    if builder.issues:
+        raise PolicyError(builder.issues)
+    return builder.document
