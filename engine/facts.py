@@ -1,0 +1,96 @@
+"""What a policy's conditions can test: the fact catalogue's building blocks.
+
+Each event declares its facts (name, type, meaning). The loader checks every condition against
+them, the compiler maps them to short engine fields, and `docs/facts.md` is generated from them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .model import Group
+from .roster import Capacity, counts
+from .request import Agent
+
+OPERATORS_BY_TYPE = {
+    "bool": ("eq", "ne", "exists"),
+    "number": ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "exists"),
+    "string": ("eq", "ne", "in", "not_in", "exists"),
+    "list": ("contains", "exists"),
+}
+
+
+@dataclass(frozen=True)
+class FactSpec:
+    name: str
+    type: str
+    description: str
+    values: tuple[str, ...] = ()
+
+
+def specs(*rows: tuple) -> dict[str, FactSpec]:
+    return {row[0]: FactSpec(*row) for row in rows}
+
+
+COUNTERS = {
+    "agents": "agents listed",
+    "logged_in": "agents not offline (online, invisible or on break)",
+    "online": "agents online or invisible (B1: invisible counts as online)",
+    "on_break": "agents on break",
+    "eligible": "agents eligible for a new conversation (B10: online, not suspended, below maximum)",
+    "suspended": "online agents that are suspended",
+}
+
+AGENT_FIELDS = {
+    "present": ("bool", "this agent is in the request's `agents`"),
+    "status": ("string", "online | invisible | break | offline"),
+    "suspended": ("bool", "suspended: receives no new shunted conversations (B2)"),
+    "active": ("number", "conversations it holds now"),
+    "saturation": ("number", "active / maximum; unlimited counts as params.capacity.max (B19)"),
+    "at_capacity": ("bool", "active has reached its maximum (B3)"),
+    "unlimited": ("bool", "its maximum is unlimited (never auto-suspend)"),
+    "eligible": ("bool", "online or invisible, not suspended, below its maximum (B10)"),
+}
+
+
+def counter_specs(prefix: str, whose: str) -> dict[str, FactSpec]:
+    return {
+        f"{prefix}.{key}": FactSpec(f"{prefix}.{key}", "number", f"{whose}: {text}")
+        for key, text in COUNTERS.items()
+    }
+
+
+def agent_specs(prefix: str, whose: str) -> dict[str, FactSpec]:
+    return {
+        f"{prefix}.{key}": FactSpec(
+            f"{prefix}.{key}", kind, f"{whose}: {text}", ("online", "invisible", "break", "offline") if key == "status" else ()
+        )
+        for key, (kind, text) in AGENT_FIELDS.items()
+    }
+
+
+def group_fact_spec(name: str, groups: tuple[Group, ...]) -> FactSpec | None:
+    """`groups.<group>.<counter>`: head counts of one named group, for overflow conditions (B9)."""
+    parts = name.split(".")
+    if len(parts) != 3 or parts[0] != "groups" or parts[2] not in COUNTERS:
+        return None
+    if not any(group.name == parts[1] for group in groups):
+        return None
+    return FactSpec(name, "number", f"group {parts[1]}: {COUNTERS[parts[2]]}")
+
+
+def put_counters(facts: dict, prefix: str, agents: list[Agent], capacity: Capacity) -> None:
+    for key, value in counts(agents, capacity).items():
+        facts[f"{prefix}.{key}"] = value
+
+
+def put_agent(facts: dict, prefix: str, agent: Agent | None, capacity: Capacity) -> None:
+    facts[f"{prefix}.present"] = agent is not None
+    if agent is None:
+        return
+    facts[f"{prefix}.status"] = agent.status
+    facts[f"{prefix}.suspended"] = agent.suspended
+    facts[f"{prefix}.active"] = agent.active
+    facts[f"{prefix}.saturation"] = capacity.saturation(agent)
+    facts[f"{prefix}.at_capacity"] = capacity.at_capacity(agent)
+    facts[f"{prefix}.unlimited"] = agent.max_sessions is None
+    facts[f"{prefix}.eligible"] = capacity.eligible(agent)

@@ -1,0 +1,158 @@
+"""The policy model: what a loaded policy file means, independent of YAML and of the rule engine."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+Scalar = Union[str, int, float, bool]
+
+COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "exists", "contains")
+STRATEGIES = ("least_busy", "fewest_active", "round_robin")
+STATUSES = ("online", "invisible", "break", "offline")
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a model element was written, for errors and traces."""
+
+    file: str
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class Compare:
+    """`fact` `op` `value`; `value` is already resolved when it referred to a parameter."""
+
+    fact: str
+    op: str
+    value: Any
+    where: Where
+
+    def describe(self) -> str:
+        return f"{self.fact} {self.op} {self.value!r}"
+
+
+@dataclass(frozen=True)
+class AllOf:
+    items: tuple["Condition", ...]
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    items: tuple["Condition", ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    item: "Condition"
+
+
+Condition = Union[Compare, AllOf, AnyOf, Not]
+
+
+@dataclass(frozen=True)
+class Action:
+    """What a rule does when its condition holds; `kind` names one of the ACTIONS below."""
+
+    kind: str
+    agent: str | None = None          # assign/hold to a named agent: last_agent | main
+    among: str | None = None          # assign among a pool: shop | group | <group name>
+    strategy: str = "least_busy"
+    ignore_capacity: bool = False
+    ignore_suspension: bool = False
+    exclude_main: bool = False
+    queue: str | None = None          # queue: shop | group | <group name>
+    target: str | None = None         # divert: where to
+    reason: str | None = None         # an operator's own words for the decision
+    options: dict[str, Any] = field(default_factory=dict)  # event-specific settings
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    on: str
+    priority: int
+    when: Condition | None
+    then: Action
+    where: Where
+    description: str = ""
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Group:
+    """An agent group and which conversations it serves: by entry point, product category or buyer tag."""
+
+    name: str
+    description: str = ""
+    entries: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    default: bool = False
+
+    def serves(self, entry: str, category: str | None, tags: tuple[str, ...]) -> bool:
+        return (
+            self.default
+            or entry in self.entries
+            or (category is not None and category in self.categories)
+            or any(tag in self.tags for tag in tags)
+        )
+
+
+@dataclass(frozen=True)
+class CapacityParams:
+    min: int = 1
+    max: int = 500
+    presets: tuple[int, ...] = (20, 50, 100, 200)
+    low_warning: int = 5
+
+
+@dataclass(frozen=True)
+class Params:
+    """The platform's constants; rules refer to them as `{param: name}` so operators edit numbers, not rules."""
+
+    capacity: CapacityParams = CapacityParams()
+    returning_window_hours: float = 72
+    auto_close_minutes: float = 20
+    auto_close_range: tuple[int, int] = (5, 360)
+    offline_message_ttl_days: float = 7
+    reply_sla_seconds: float = 180
+    dequeue_cap_unlimited: int = 10
+    extra: dict[str, Scalar] = field(default_factory=dict)
+
+    def lookup(self, name: str) -> Scalar | None:
+        if name in self.extra:
+            return self.extra[name]
+        if name in ("capacity.min", "capacity.max", "capacity.low_warning"):
+            return getattr(self.capacity, name.split(".")[1])
+        value = getattr(self, name, None)
+        return value if isinstance(value, (int, float, str, bool)) else None
+
+    def names(self) -> list[str]:
+        return [
+            "capacity.min", "capacity.max", "capacity.low_warning", "returning_window_hours", "auto_close_minutes", "offline_message_ttl_days",
+            "reply_sla_seconds", "dequeue_cap_unlimited", *self.extra,
+        ]
+
+
+@dataclass(frozen=True)
+class PolicyDocument:
+    """A policy as written: everything the loader checked, before it is compiled."""
+
+    name: str
+    platform: str
+    params: Params
+    groups: tuple[Group, ...]
+    rules: tuple[Rule, ...]
+    file: str
+    sha256: str
+    version: str | None = None
+    description: str = ""
+
+    def group(self, name: str) -> Group | None:
+        return next((group for group in self.groups if group.name == name), None)
+
+    def rules_for(self, event: str) -> list[Rule]:
+        """The rules answering `event`, in the order they are tried: priority, then file order."""
+        return [rule for rule in self.rules if rule.on == event]

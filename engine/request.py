@@ -1,0 +1,249 @@
+"""Evaluate requests: checked field by field (every bad field named by its path) and turned into dataclasses.
+
+`schemas/request.schema.json` publishes the same contract; tests hold the two in agreement. The
+checks are written out here rather than run through jsonschema because they sit on the hot path
+of every decision and must name each field precisely.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, TypeVar
+
+from .errors import RequestError, RequestIssue
+from .model import STATUSES
+
+ENTRIES = ("product_page", "order_page", "after_sales_page", "direct", "fan_group", "live", "other")
+ROLES = ("main", "sub")
+MAX_ID_LENGTH = 256
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Agent:
+    id: str
+    status: str
+    role: str = "sub"
+    suspended: bool = False
+    max_sessions: int | None = None
+    active: int = 0
+    groups: tuple[str, ...] = ()
+    last_assigned_at: datetime | None = None
+
+    @property
+    def logged_in(self) -> bool:
+        return self.status != "offline"
+
+    @property
+    def online(self) -> bool:
+        """Invisible counts as online for routing (B1)."""
+        return self.status in ("online", "invisible")
+
+
+@dataclass(frozen=True)
+class LastContact:
+    agent_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: str | None = None
+    private_contact: bool = False
+    tags: tuple[str, ...] = ()
+    last_agent: LastContact | None = None
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str | None = None
+    entry: str = "other"
+    category: str | None = None
+    to_main: bool = False
+    internal: bool = False
+
+
+class Reader:
+    """Reads fields out of untrusted JSON, collecting one issue per bad field instead of stopping."""
+
+    def __init__(self) -> None:
+        self.issues: list[RequestIssue] = []
+
+    def fail(self, path: str, message: str) -> None:
+        self.issues.append(RequestIssue(path, message))
+
+    def obj(self, value: Any, path: str) -> dict:
+        if isinstance(value, dict):
+            return value
+        self.fail(path, f"must be an object, not {_json_type(value)}")
+        return {}
+
+    def unknown_keys(self, data: dict, allowed: tuple[str, ...], path: str) -> None:
+        for key in data:
+            if key not in allowed:
+                from .suggestions import did_you_mean
+
+                self.fail(_join(path, key), f"unknown field{did_you_mean(key, allowed)}")
+
+    def field(self, data: dict, key: str, path: str, check: Callable[[Any, str], T], default: T) -> T:
+        if key not in data or (data[key] is None and default is None):
+            return default
+        return check(data[key], _join(path, key))
+
+    def required(self, data: dict, key: str, path: str, check: Callable[[Any, str], T], default: T) -> T:
+        if key not in data:
+            self.fail(_join(path, key), "is required")
+            return default
+        return check(data[key], _join(path, key))
+
+    def string(self, value: Any, path: str) -> str:
+        if isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH:
+            return value
+        if isinstance(value, str):
+            self.fail(path, f"must be 1 to {MAX_ID_LENGTH} characters long")
+        else:
+            self.fail(path, f"must be a string, not {_json_type(value)}")
+        return ""
+
+    def boolean(self, value: Any, path: str) -> bool:
+        if isinstance(value, bool):
+            return value
+        self.fail(path, f"must be true or false, not {_json_type(value)}")
+        return False
+
+    def count(self, value: Any, path: str) -> int:
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1_000_000_000:
+            return value
+        self.fail(path, "must be a whole number from 0 up")
+        return 0
+
+    def choice(self, options: tuple[str, ...]) -> Callable[[Any, str], str]:
+        def check(value: Any, path: str) -> str:
+            if isinstance(value, str) and value in options:
+                return value
+            self.fail(path, f"must be one of {', '.join(options)}, not {value!r}")
+            return options[0]
+
+        return check
+
+    def timestamp(self, value: Any, path: str) -> datetime:
+        if isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value)
+            except ValueError:
+                moment = None
+            if moment is not None and moment.tzinfo is not None:
+                return moment
+            if moment is not None:
+                self.fail(path, "needs a time zone (for example 2026-11-23T10:00:00Z or +08:00)")
+                return _EPOCH
+        self.fail(path, "must be an ISO 8601 date-time such as 2026-11-23T10:00:00Z")
+        return _EPOCH
+
+    def strings(self, value: Any, path: str) -> tuple[str, ...]:
+        if not isinstance(value, list):
+            self.fail(path, f"must be a list of strings, not {_json_type(value)}")
+            return ()
+        return tuple(self.string(item, f"{path}[{index}]") for index, item in enumerate(value))
+
+    def items(self, value: Any, path: str, limit: int) -> list:
+        if not isinstance(value, list):
+            self.fail(path, f"must be a list, not {_json_type(value)}")
+            return []
+        if len(value) > limit:
+            self.fail(path, f"has {len(value)} items, over the limit of {limit}")
+            return []
+        return value
+
+    def raise_if_failed(self) -> None:
+        if self.issues:
+            raise RequestError(self.issues)
+
+
+_EPOCH = datetime.fromisoformat("1970-01-01T00:00:00+00:00")
+MAX_AGENTS = 5_000
+
+
+def read_agents(reader: Reader, data: dict, *, required: bool = True) -> tuple[Agent, ...]:
+    raw = data.get("agents")
+    if raw is None:
+        if required:
+            reader.fail("agents", "is required")
+        return ()
+    agents = []
+    seen: dict[str, int] = {}
+    for index, item in enumerate(reader.items(raw, "agents", MAX_AGENTS)):
+        agent = read_agent(reader, item, f"agents[{index}]")
+        if agent.id in seen:
+            reader.fail(f"agents[{index}].id", f"duplicates agents[{seen[agent.id]}].id `{agent.id}`")
+        seen.setdefault(agent.id, index)
+        agents.append(agent)
+    return tuple(agents)
+
+
+def read_agent(reader: Reader, value: Any, path: str) -> Agent:
+    data = reader.obj(value, path)
+    reader.unknown_keys(data, ("id", "role", "status", "suspended", "max_sessions", "active", "groups",
+                               "last_assigned_at"), path)
+    return Agent(
+        id=reader.required(data, "id", path, reader.string, ""),
+        status=reader.required(data, "status", path, reader.choice(STATUSES), "offline"),
+        role=reader.field(data, "role", path, reader.choice(ROLES), "sub"),
+        suspended=reader.field(data, "suspended", path, reader.boolean, False),
+        max_sessions=reader.field(data, "max_sessions", path, reader.count, None),
+        active=reader.field(data, "active", path, reader.count, 0),
+        groups=reader.field(data, "groups", path, reader.strings, ()),
+        last_assigned_at=reader.field(data, "last_assigned_at", path, reader.timestamp, None),
+    )
+
+
+def read_customer(reader: Reader, value: Any, path: str = "customer") -> Customer:
+    data = reader.obj(value, path)
+    reader.unknown_keys(data, ("id", "private_contact", "tags", "last_agent"), path)
+    last = None
+    if data.get("last_agent") is not None:
+        last_path = f"{path}.last_agent"
+        raw = reader.obj(data["last_agent"], last_path)
+        reader.unknown_keys(raw, ("id", "at"), last_path)
+        last = LastContact(
+            agent_id=reader.required(raw, "id", last_path, reader.string, ""),
+            at=reader.required(raw, "at", last_path, reader.timestamp, _EPOCH),
+        )
+    return Customer(
+        id=reader.field(data, "id", path, reader.string, None),
+        private_contact=reader.field(data, "private_contact", path, reader.boolean, False),
+        tags=reader.field(data, "tags", path, reader.strings, ()),
+        last_agent=last,
+    )
+
+
+def read_conversation(reader: Reader, value: Any, path: str = "conversation") -> Conversation:
+    data = reader.obj(value, path)
+    reader.unknown_keys(data, ("id", "entry", "category", "to_main", "internal"), path)
+    return Conversation(
+        id=reader.field(data, "id", path, reader.string, None),
+        entry=reader.field(data, "entry", path, reader.choice(ENTRIES), "other"),
+        category=reader.field(data, "category", path, reader.string, None),
+        to_main=reader.field(data, "to_main", path, reader.boolean, False),
+        internal=reader.field(data, "internal", path, reader.boolean, False),
+    )
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number" if math.isfinite(value) else "a non-finite number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"

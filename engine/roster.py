@@ -1,0 +1,66 @@
+"""The shop's agents as routing sees them: eligibility (B10), saturation (B19) and how to rank them (B11)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable, Iterable
+
+from .request import Agent
+
+_NEVER = datetime.fromisoformat("0001-01-01T00:00:00+00:00")
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """How full agents are. An unlimited agent counts as having the platform's largest maximum, so
+    999 active conversations never look "empty" to least-busy routing."""
+
+    unlimited_as: int
+
+    def maximum(self, agent: Agent) -> int:
+        return self.unlimited_as if agent.max_sessions is None else agent.max_sessions
+
+    def saturation(self, agent: Agent) -> float:
+        maximum = self.maximum(agent)
+        return agent.active / maximum if maximum > 0 else 1.0
+
+    def at_capacity(self, agent: Agent) -> bool:
+        return agent.active >= self.maximum(agent)
+
+    def free_slots(self, agent: Agent) -> int:
+        return max(0, self.maximum(agent) - agent.active)
+
+    def eligible(self, agent: Agent, *, ignore_capacity: bool = False, ignore_suspension: bool = False) -> bool:
+        """B10: online or invisible, not suspended, below its maximum; B7 rules may waive the last two."""
+        return (
+            agent.online
+            and (ignore_suspension or not agent.suspended)
+            and (ignore_capacity or not self.at_capacity(agent))
+        )
+
+
+def ranking(strategy: str, capacity: Capacity) -> Callable[[Agent], tuple]:
+    """Sort key for B11 strategies; every key ends in the agent id so ties break the same way every time."""
+    if strategy == "fewest_active":
+        return lambda agent: (agent.active, capacity.saturation(agent), agent.id)
+    if strategy == "round_robin":
+        # Stateless so every worker process agrees: the agent assigned longest ago (or never) goes first.
+        return lambda agent: (agent.last_assigned_at or _NEVER, capacity.saturation(agent), agent.active, agent.id)
+    return lambda agent: (capacity.saturation(agent), agent.active, agent.id)
+
+
+def choose(agents: Iterable[Agent], strategy: str, capacity: Capacity) -> Agent | None:
+    return min(agents, key=ranking(strategy, capacity), default=None)
+
+
+def counts(agents: Iterable[Agent], capacity: Capacity) -> dict[str, int]:
+    """Head counts a policy can test: how many agents are listed, logged in, online, on break, eligible."""
+    result = {"agents": 0, "logged_in": 0, "online": 0, "on_break": 0, "eligible": 0, "suspended": 0}
+    for agent in agents:
+        result["agents"] += 1
+        result["logged_in"] += agent.logged_in
+        result["online"] += agent.online
+        result["on_break"] += agent.status == "break"
+        result["eligible"] += capacity.eligible(agent)
+        result["suspended"] += agent.online and agent.suspended
+    return result
