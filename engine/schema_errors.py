@@ -1,0 +1,118 @@
+"""jsonschema's errors rewritten for people editing YAML: one message per problem, at its line and column.
+
+A failed `oneOf` (conditions, actions) is traced into the branch the author evidently meant,
+chosen by the key they wrote, so they read "unknown operator `lte`; did you mean `le`?" rather
+than "is not valid under any of the given schemas".
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+
+import jsonschema
+from jsonschema.exceptions import ValidationError
+
+from .errors import PolicyIssue
+from .suggestions import did_you_mean
+from .yaml_source import YamlDocument
+
+SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+
+_JSON_TYPES = {"object": "a mapping", "array": "a list", "string": "a string", "number": "a number",
+               "integer": "a whole number", "boolean": "true or false", "null": "null"}
+
+
+@lru_cache(maxsize=None)
+def validator(name: str) -> jsonschema.Draft202012Validator:
+    schema = json.loads((SCHEMAS / name).read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+def schema_issues(document: YamlDocument, schema_name: str) -> list[PolicyIssue]:
+    issues: set[PolicyIssue] = set()
+    for error in validator(schema_name).iter_errors(document.data):
+        for path, message, on_key in _explain(error):
+            issues.add(document.issue(path, message, key=on_key))
+    return sorted(issues)
+
+
+def _explain(error: ValidationError) -> Iterator[tuple[tuple, str, bool]]:
+    path = tuple(error.absolute_path)
+    instance, kind = error.instance, error.validator
+    if kind == "oneOf":
+        yield from _explain_choice(error)
+    elif kind == "additionalProperties":
+        known = list(error.schema.get("properties", {}))
+        for key in sorted(set(instance) - set(known)):
+            yield path + (key,), f"unknown key `{key}`{did_you_mean(key, known)}", True
+    elif kind == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        yield path, f"missing required key `{missing}`", False
+    elif kind == "enum":
+        options = [str(option) for option in error.validator_value]
+        yield path, f"`{instance}` is not one of: {', '.join(options)}{did_you_mean(str(instance), options)}", False
+    elif kind == "type":
+        wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        yield path, f"expected {' or '.join(_JSON_TYPES.get(w, w) for w in wanted)}, got {_describe(instance)}", False
+    elif kind == "pattern":
+        yield path, f"`{instance}` is not a valid name here (allowed: {error.validator_value})", False
+    elif kind == "anyOf" and any("$ref" in branch and "param_ref" in branch["$ref"] for branch in error.validator_value):
+        yield path, f"expected a number or `{{param: NAME}}`, got {_describe(instance)}", False
+    elif kind in ("minProperties", "maxProperties") and "fact" in instance:
+        yield path, "a comparison needs `fact` and exactly one operator (eq, ne, lt, le, gt, ge, in, not_in, exists, contains)", False
+    elif kind in ("minProperties", "maxProperties"):
+        yield path, "`then` needs exactly one action", False
+    else:
+        yield path, _plain(error), False
+
+
+def _explain_choice(error: ValidationError) -> Iterator[tuple[tuple, str, bool]]:
+    """Pick the oneOf branch the author meant from the keys they wrote, and report that branch's errors."""
+    path = tuple(error.absolute_path)
+    instance = error.instance
+    branches = error.schema["oneOf"]
+    meant = None
+    if isinstance(instance, dict):
+        for index, branch in enumerate(branches):
+            signature = set(branch.get("required", [])) or set(branch.get("properties", {}))
+            if signature & set(instance):
+                meant = index
+                break
+    elif isinstance(instance, str):
+        meant = next((i for i, b in enumerate(branches) if "enum" in b), None)
+    if meant is None:
+        yield path, _choice_help(error.schema, instance), False
+        return
+    for sub in error.context:
+        if sub.schema_path and sub.schema_path[0] == meant:
+            yield from _explain(sub)
+
+
+def _choice_help(schema: dict, instance: object) -> str:
+    if "action" in schema.get("description", "").lower() or any("enum" in b for b in schema["oneOf"]):
+        names = sorted({*schema["oneOf"][0]["enum"], *schema["oneOf"][1]["properties"]})
+        if isinstance(instance, dict) and instance:
+            key = next(iter(instance))
+            return f"unknown action `{key}`{did_you_mean(key, names)}"
+        return f"`then` must name one action: {', '.join(names)}"
+    if isinstance(instance, dict) and instance:
+        key = next(iter(instance))
+        return (f"unknown condition key `{key}`{did_you_mean(key, ['fact', 'all', 'any', 'not'])}: "
+                "a condition is `{fact: NAME, OP: VALUE}`, `all: [...]`, `any: [...]` or `not: {...}`")
+    return "a condition is `{fact: NAME, OP: VALUE}`, `all: [...]`, `any: [...]` or `not: {...}`"
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "nothing (null)"
+    for python_type, name in ((bool, "boolean"), (int, "number"), (float, "number"), (str, "string"),
+                              (list, "list"), (dict, "mapping")):
+        if isinstance(value, python_type):
+            return f"a {name} ({json.dumps(value, ensure_ascii=False, default=str)[:40]})"
+    return type(value).__name__
+
+
+def _plain(error: ValidationError) -> str:
+    return error.message.replace("'", "`")
