@@ -1,0 +1,93 @@
+"""`fenliu`: check policies, evaluate a request, serve. Thin: it parses arguments and calls the engine."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import PolicyError, RequestError
+from .policy import load_policy
+
+
+def policy_files(paths: tuple[str, ...]) -> list[Path]:
+    """Policy files named directly, or found in directories (test files `*.test.yaml` excluded)."""
+    found: list[Path] = []
+    for raw in paths or ("rules",):
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.glob("*.yaml") if not p.name.endswith(".test.yaml")))
+        else:
+            found.append(path)
+    return found
+
+
+@click.group()
+def main() -> None:
+    """Fenliu (分流): routing policies for e-commerce customer service."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1)
+@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+def check(paths: tuple[str, ...], strict: bool) -> None:
+    """Check policy files (default: rules/). Exit 1 on any error."""
+    failed = 0
+    files = policy_files(paths)
+    for path in files:
+        try:
+            policy = load_policy(path)
+        except PolicyError as error:
+            failed += 1
+            for issue in error.issues:
+                click.echo(f"{issue}", err=True)
+            for issue in error.warnings:
+                click.echo(f"{issue} (warning)", err=True)
+            continue
+        for issue in policy.warnings:
+            click.echo(f"{issue} (warning)", err=True)
+        if strict and policy.warnings:
+            failed += 1
+        else:
+            rules = len(policy.document.rules)
+            click.echo(f"{path}: ok ({policy.name} {policy.version}, {rules} rules)")
+        policy.close()
+    if not files:
+        click.echo("no policy files found", err=True)
+    sys.exit(1 if failed or not files else 0)
+
+
+@main.command("eval")
+@click.argument("policy_path")
+@click.argument("request_path")
+@click.option("--explain", is_flag=True, help="Include the trace: every rule tried and why it did or did not decide.")
+def evaluate(policy_path: str, request_path: str, explain: bool) -> None:
+    """Evaluate one request (a JSON file, or - for stdin) under one policy and print the envelope."""
+    try:
+        policy = load_policy(policy_path)
+    except PolicyError as error:
+        click.echo(str(error), err=True)
+        sys.exit(1)
+    try:
+        text = sys.stdin.read() if request_path == "-" else Path(request_path).read_text(encoding="utf-8")
+        request = json.loads(text)
+        envelope = policy.evaluate(request, explain=explain)
+    except (OSError, ValueError) as error:
+        click.echo(f"{request_path}: {error}", err=True)
+        sys.exit(2)
+    except RequestError as error:
+        for issue in error.issues:
+            click.echo(f"{request_path}: {issue}", err=True)
+        sys.exit(2)
+    finally:
+        policy.close()
+    click.echo(json.dumps(envelope, ensure_ascii=False, indent=2))
+
+
+@main.command()
+def facts() -> None:
+    """Print the fact reference (docs/facts.md)."""
+    from .facts_doc import facts_markdown
+
+    click.echo(facts_markdown(), nl=False)

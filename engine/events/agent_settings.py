@@ -1,0 +1,67 @@
+"""`agent_settings` (B2): an agent changes its status or maximum. The rules accept or reject (the
+platform's range is in `params.capacity`) and name the warnings to show; a maximum of 0 or less
+is never accepted, whatever the rules say."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..facts import FactSpec, specs
+from ..model import STATUSES, Action, PolicyDocument
+from ..request import Reader
+from .base import Decision, FallThrough, Situation
+
+NAME = "agent_settings"
+ACTIONS = ("accept", "reject")
+FACTS: dict[str, FactSpec] = specs(
+    ("settings.status", "string", "the status the agent asks for", STATUSES),
+    ("settings.max_sessions", "number", "the maximum asked for; absent when unlimited or suspended"),
+    ("settings.unlimited", "bool", "unlimited (never auto-suspend, 不自动挂起)"),
+    ("settings.suspended", "bool", "suspended (挂起): no new shunted conversations"),
+    ("settings.preset", "bool", "the maximum is one of params.capacity.presets"),
+)
+FALLBACK = {"action": "reject"}
+WARNINGS = {
+    "low_capacity": "maximum {max} is under {low}: customers may be unable to get in; confirm?",
+    "unlimited_offline": "{agent} goes offline with unlimited capacity: on return the whole offline backlog floods "
+                         "into it and wrecks its 3-minute reply rate; set a maximum first",
+}
+
+
+def fact_spec(name: str, policy_groups: tuple) -> FactSpec | None:
+    return FACTS.get(name)
+
+
+def read(data: dict, policy: PolicyDocument) -> Situation:
+    reader = Reader()
+    reader.unknown_keys(data, ("event", "now", "agent"), "")
+    reader.required(data, "now", "", reader.timestamp, None)
+    agent = reader.obj(data.get("agent"), "agent")
+    reader.unknown_keys(agent, ("id", "status", "max_sessions"), "agent")
+    agent_id = reader.required(agent, "id", "agent", reader.string, "")
+    status = reader.required(agent, "status", "agent", reader.choice(STATUSES), "online")
+    maximum = agent.get("max_sessions")
+    if maximum is not None and maximum != "suspended" and (not isinstance(maximum, int) or isinstance(maximum, bool)
+                                                           or abs(maximum) > 1_000_000_000):
+        reader.fail("agent.max_sessions", "must be a whole number, null (unlimited) or \"suspended\"")
+    reader.raise_if_failed()
+    facts: dict[str, Any] = {"settings.status": status, "settings.unlimited": maximum is None,
+                             "settings.suspended": maximum == "suspended"}
+    if isinstance(maximum, int):
+        facts["settings.max_sessions"] = maximum
+        facts["settings.preset"] = maximum in policy.params.capacity.presets
+    return Situation(data, facts, {"agent_id": agent_id, "status": status, "maximum": maximum})
+
+
+def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> Decision | FallThrough:
+    maximum = situation.extra["maximum"]
+    if action.kind == "reject":
+        return Decision({"action": "reject", "reason": action.reason or "rejected"})
+    if isinstance(maximum, int) and maximum <= 0:
+        return FallThrough("a maximum of 0 or less is never accepted (B2)")
+    code = action.options.get("warning")
+    warnings = ()
+    if code:
+        message = WARNINGS[code].format(max=maximum, low=policy.params.capacity.low_warning,
+                                        agent=situation.extra["agent_id"])
+        warnings = ({"code": code, "message": message, "agent_id": situation.extra["agent_id"]},)
+    return Decision({"action": "accept", "reason": action.reason or "accepted"}, warnings)

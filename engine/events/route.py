@@ -1,0 +1,182 @@
+"""`route`: who gets a new conversation (B5–B13). The rules decide which action applies; this module
+derives the facts they test and carries out the chosen action against the roster."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..facts import (
+    FactSpec, agent_specs, counter_specs, group_fact_spec, put_agent, put_counters, specs,
+)
+from ..model import Action, PolicyDocument
+from ..request import ENTRIES, Agent, Reader, read_agents, read_conversation, read_customer
+from ..roster import Capacity, choose
+from .base import Decision, FallThrough, Situation
+
+NAME = "route"
+ACTIONS = ("assign", "queue", "offline_queue", "divert", "hold", "none")
+
+FACTS: dict[str, FactSpec] = {
+    **specs(
+        ("conversation.entry", "string", "where the buyer came in: " + " | ".join(ENTRIES), ENTRIES),
+        ("conversation.category", "string", "product category of the conversation, when known"),
+        ("conversation.to_main", "bool", "the buyer addressed the main account (B8)"),
+        ("conversation.internal", "bool", "a message between team members (B5)"),
+        ("conversation.group", "string", "the first of the policy's `groups` that serves this conversation (B9)"),
+        ("customer.private_contact", "bool", "a private contact of the main account (B6)"),
+        ("customer.tags", "list", "buyer tags such as vip; test with `contains`"),
+        ("customer.returning", "bool", "the buyer has a last human agent on record"),
+        ("shop.all_suspended", "bool", "agents are online and every one of them is suspended (B11, Taobao)"),
+        ("customer.hours_since_last_agent", "number", "hours since a human agent last served the buyer (B7)"),
+        ("time.hour", "number", "hour of `now` (0–23) in the offset `now` was given in"),
+        ("time.weekday", "number", "day of `now`: 1 = Monday … 7 = Sunday"),
+    ),
+    **agent_specs("last_agent", "the buyer's last agent"),
+    **agent_specs("main", "the main account"),
+    **counter_specs("shop", "whole shop"),
+    **counter_specs("group", "the conversation's group"),
+}
+
+
+def fact_spec(name: str, policy_groups: tuple) -> FactSpec | None:
+    return FACTS.get(name) or group_fact_spec(name, policy_groups)
+
+
+def read(data: dict, policy: PolicyDocument) -> Situation:
+    reader = Reader()
+    reader.unknown_keys(data, ("event", "now", "conversation", "customer", "agents"), "")
+    now = reader.required(data, "now", "", reader.timestamp, None)
+    conversation = read_conversation(reader, data.get("conversation", {}))
+    customer = read_customer(reader, data.get("customer", {}))
+    agents = read_agents(reader, data)
+    reader.raise_if_failed()
+
+    capacity = Capacity(policy.params.capacity.max)
+    by_id = {agent.id: agent for agent in agents}
+    last_agent = by_id.get(customer.last_agent.agent_id) if customer.last_agent else None
+    main = next((agent for agent in agents if agent.role == "main"), None)
+    group = next(
+        (g for g in policy.groups if g.serves(conversation.entry, conversation.category, customer.tags)), None
+    )
+
+    facts: dict[str, Any] = {
+        "conversation.entry": conversation.entry,
+        "conversation.to_main": conversation.to_main,
+        "conversation.internal": conversation.internal,
+        "customer.private_contact": customer.private_contact,
+        "customer.tags": customer.tags,
+        "customer.returning": customer.last_agent is not None,
+        "time.hour": now.hour,
+        "time.weekday": now.isoweekday(),
+    }
+    if conversation.category is not None:
+        facts["conversation.category"] = conversation.category
+    if customer.last_agent is not None:
+        facts["customer.hours_since_last_agent"] = (now - customer.last_agent.at).total_seconds() / 3600
+    put_agent(facts, "last_agent", last_agent, capacity)
+    put_agent(facts, "main", main, capacity)
+    put_counters(facts, "shop", list(agents), capacity)
+    facts["shop.all_suspended"] = facts["shop.online"] > 0 and facts["shop.suspended"] == facts["shop.online"]
+    for g in policy.groups:
+        put_counters(facts, f"groups.{g.name}", [a for a in agents if g.name in a.groups], capacity)
+    if group is not None:
+        facts["conversation.group"] = group.name
+        put_counters(facts, "group", [a for a in agents if group.name in a.groups], capacity)
+
+    return Situation(
+        request=data,
+        facts=facts,
+        extra={"agents": agents, "last_agent": last_agent, "main": main, "group": group,
+               "capacity": capacity, "customer": customer, "now": now},
+    )
+
+
+def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> Decision | FallThrough:
+    extra = situation.extra
+    if action.kind == "assign":
+        return _assign(action, situation, policy)
+    if action.kind == "hold":
+        agent = extra[action.agent or "main"]
+        if agent is None:
+            return FallThrough(f"no {_who(action.agent)} in `agents`")
+        return _decide("hold", action, agent_id=agent.id,
+                       reason=f"held for {_who(action.agent)} {agent.id} ({agent.status})")
+    if action.kind == "queue":
+        queue = _queue_name(action.queue or "shop", extra["group"])
+        if queue is None:
+            return FallThrough("the conversation has no group to queue for")
+        return _decide("queue", action, queue=queue, reason=f"no eligible agent; waits in the {queue} queue (B12)")
+    if action.kind == "offline_queue":
+        return _decide("offline_queue", action, queue="offline",
+                       reason="no agent online; waits in the offline queue (B13)")
+    if action.kind == "divert":
+        return _decide("divert", action, target=action.target, reason=f"diverted to {action.target} (B13)")
+    return _decide("none", action, reason="not routed")
+
+
+def _assign(action: Action, situation: Situation, policy: PolicyDocument) -> Decision | FallThrough:
+    extra = situation.extra
+    capacity: Capacity = extra["capacity"]
+    waive = {"ignore_capacity": action.ignore_capacity, "ignore_suspension": action.ignore_suspension}
+    if action.agent:
+        agent: Agent | None = extra[action.agent]
+        if agent is None:
+            return FallThrough(f"no {_who(action.agent)} in `agents`")
+        if not capacity.eligible(agent, **waive):
+            return FallThrough(f"{_who(action.agent)} {agent.id} cannot take it: {_why_not(agent, capacity, action)}")
+        return _decide("assign", action, agent_id=agent.id, reason=_assign_reason(action, agent, situation, policy))
+
+    pool_name = _queue_name(action.among or "shop", extra["group"])
+    if pool_name is None:
+        return FallThrough("the conversation has no group")
+    pool = [
+        agent for agent in extra["agents"]
+        if (pool_name == "shop" or pool_name in agent.groups)
+        and not (action.exclude_main and agent.role == "main")
+        and capacity.eligible(agent, **waive)
+    ]
+    chosen = choose(pool, action.strategy, capacity)
+    if chosen is None:
+        return FallThrough(f"no eligible agent in {_pool_label(pool_name)}")
+    return _decide("assign", action, agent_id=chosen.id, reason=(
+        f"{action.strategy.replace('_', ' ')} of {len(pool)} eligible in {_pool_label(pool_name)}: "
+        f"{chosen.id} ({chosen.active} active, saturation {capacity.saturation(chosen):.2f})"
+    ))
+
+
+def _assign_reason(action: Action, agent: Agent, situation: Situation, policy: PolicyDocument) -> str:
+    if action.agent == "last_agent":
+        hours = situation.facts["customer.hours_since_last_agent"]
+        return f"served by {agent.id} {hours:.0f} h ago (window {policy.params.returning_window_hours:g} h)"
+    return f"main account {agent.id} ({agent.status}, {agent.active} active)"
+
+
+def _why_not(agent: Agent, capacity: Capacity, action: Action) -> str:
+    if not agent.online:
+        return f"status {agent.status}"
+    if agent.suspended and not action.ignore_suspension:
+        return "suspended"
+    return f"at capacity ({agent.active}/{capacity.maximum(agent)})"
+
+
+def _queue_name(name: str, group: Any) -> str | None:
+    if name == "group":
+        return group.name if group is not None else None
+    return name
+
+
+def _pool_label(name: str) -> str:
+    return "the shop" if name == "shop" else f"group {name}"
+
+
+def _who(agent: str | None) -> str:
+    return "last agent" if agent == "last_agent" else "main account"
+
+
+def _decide(kind: str, action: Action, *, agent_id: str | None = None, queue: str | None = None,
+            target: str | None = None, reason: str) -> Decision:
+    return Decision({"action": kind, "agent_id": agent_id, "queue": queue, "target": target,
+                     "reason": action.reason or reason})
+
+
+
+FALLBACK = {"action": "none", "agent_id": None, "queue": None, "target": None}

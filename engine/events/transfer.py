@@ -1,0 +1,49 @@
+"""`transfer` (B16): whom an agent may hand a conversation to. Never offline agents, never the sender;
+online (invisible counts) before break, then least saturated. Full and suspended agents stay
+candidates: a manual transfer may exceed a maximum (B3)."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..facts import FactSpec, agent_specs, counter_specs, put_agent, put_counters
+from ..model import Action, PolicyDocument
+from ..request import Reader, read_agents, read_conversation
+from ..roster import Capacity
+from .base import Decision, FallThrough, Situation
+
+NAME = "transfer"
+ACTIONS = ("candidates",)
+FACTS: dict[str, FactSpec] = {**agent_specs("from_agent", "the agent handing over"), **counter_specs("shop", "whole shop")}
+FALLBACK = {"action": "candidates", "candidates": []}
+
+
+def fact_spec(name: str, policy_groups: tuple) -> FactSpec | None:
+    return FACTS.get(name)
+
+
+def read(data: dict, policy: PolicyDocument) -> Situation:
+    reader = Reader()
+    reader.unknown_keys(data, ("event", "now", "conversation", "from_agent", "agents"), "")
+    reader.required(data, "now", "", reader.timestamp, None)
+    read_conversation(reader, data.get("conversation", {}))
+    sender = reader.required(data, "from_agent", "", reader.string, "")
+    agents = read_agents(reader, data)
+    reader.raise_if_failed()
+    capacity = Capacity(policy.params.capacity.max)
+    facts: dict[str, Any] = {}
+    put_agent(facts, "from_agent", next((a for a in agents if a.id == sender), None), capacity)
+    put_counters(facts, "shop", list(agents), capacity)
+    return Situation(data, facts, {"agents": agents, "sender": sender, "capacity": capacity})
+
+
+def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> Decision | FallThrough:
+    capacity: Capacity = situation.extra["capacity"]
+    include_break = action.options.get("include_break", True)
+    allowed = ("online", "invisible", "break") if include_break else ("online", "invisible")
+    candidates = sorted(
+        (agent for agent in situation.extra["agents"]
+         if agent.status in allowed and agent.id != situation.extra["sender"]),
+        key=lambda agent: (not agent.online, capacity.saturation(agent), agent.active, agent.id),
+    )
+    return Decision({"action": "candidates", "candidates": [agent.id for agent in candidates],
+                     "reason": action.reason or f"{len(candidates)} candidates: online before break, least saturated first (B16)"})

@@ -1,0 +1,170 @@
+"""A loaded, compiled policy and the one way to ask it for a decision: `Policy.evaluate(request)`.
+
+Evaluation: read the request → derive facts → ask the rule engine which rules' conditions hold
+→ carry out those rules' actions in priority order until one can be → the envelope.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .compiler import FieldTable, LimitExceeded, compile_condition, leaf_expressions
+from .durable import RuleMatcher
+from .errors import PolicyError, PolicyIssue, RequestError, RequestIssue
+from .events import EVENTS, Decision, EventKind, FallThrough
+from .explain import Leaves, explain_condition
+from .loader import parse_policy
+from .model import PolicyDocument, Rule
+from .suggestions import did_you_mean
+from .yaml_source import YamlLimits
+
+
+@dataclass
+class CompiledEvent:
+    """The enabled rules of one event, in the order they are tried, on one rule-engine ruleset."""
+
+    kind: EventKind
+    rules: list[Rule]
+    conditions: list[dict | None]
+    leaves: list[Leaves]
+    table: FieldTable
+    matcher: RuleMatcher
+
+
+class Policy:
+    def __init__(self, document: PolicyDocument, warnings: list[PolicyIssue] | None = None) -> None:
+        self.document = document
+        self.warnings = warnings or []
+        self._events = self._compile(document)
+
+    @property
+    def name(self) -> str:
+        return self.document.name
+
+    @property
+    def sha256(self) -> str:
+        return self.document.sha256
+
+    @property
+    def version(self) -> str:
+        return self.document.version or self.document.sha256[:12]
+
+    def _compile(self, document: PolicyDocument) -> dict[str, CompiledEvent]:
+        compiled: dict[str, CompiledEvent] = {}
+        issues: list[PolicyIssue] = []
+        for name, kind in EVENTS.items():
+            rules = [rule for rule in document.rules_for(name) if rule.enabled]
+            if not rules:
+                continue
+            table = FieldTable()
+            conditions, leaves = [], []
+            for rule in rules:
+                try:
+                    conditions.append(compile_condition(rule.when, table))
+                    leaves.append(_leaves(rule, table))
+                except LimitExceeded as error:
+                    where = error.compare.where if error.compare else rule.where
+                    issues.append(PolicyIssue(where.file, where.line, where.column, f"rule `{rule.id}`: {error.message}"))
+            if not issues:
+                matcher = RuleMatcher(f"{document.name}.{name}", conditions)
+                compiled[name] = CompiledEvent(kind, rules, conditions, leaves, table, matcher)
+        if issues:
+            for event in compiled.values():
+                event.matcher.close()
+            raise PolicyError(issues)
+        return compiled
+
+    def compiled(self, event: str) -> CompiledEvent | None:
+        return self._events.get(event)
+
+    def close(self) -> None:
+        """Free the rule engine's memory for this policy; it cannot evaluate afterwards."""
+        for event in self._events.values():
+            event.matcher.close()
+
+    def evaluate(self, request: Any, *, explain: bool = False) -> dict:
+        """Decide one request of any event; raises RequestError naming each bad field."""
+        kind = _event_of(request)
+        situation = kind.read(request, self.document)
+        compiled = self._events.get(kind.name)
+        trace: list[dict] = []
+        decision: Decision | None = None
+        rule_id = "default"
+        if compiled is not None:
+            posted = compiled.table.post(situation.facts)
+            matched = set(compiled.matcher.matching(posted))
+            for rank, rule in enumerate(compiled.rules):
+                if rank not in matched:
+                    if explain:
+                        reason = explain_condition(compiled.leaves[rank], posted, situation.facts)
+                        trace.append(_step(rule, False, reason))
+                    continue
+                outcome = kind.carry_out(rule.then, situation, self.document)
+                if isinstance(outcome, FallThrough):
+                    trace.append(_step(rule, True, f"fell through: {outcome.reason}"))
+                    continue
+                decision, rule_id = outcome, rule.id
+                trace.append(_step(rule, True, "decided"))
+                break
+        fields = dict(decision.fields) if decision else {**kind.fallback, "reason": "no rule decided"}
+        fields["rule"] = rule_id
+        envelope = {
+            "decision": fields,
+            "warnings": list(decision.warnings) if decision else [],
+            "policy": {"name": self.name, "version": self.version, "sha256": self.sha256},
+            "decision_id": uuid.uuid4().hex,
+        }
+        if explain:
+            envelope["trace"] = self._with_disabled(kind.name, trace)
+        return envelope
+
+    def _with_disabled(self, event: str, trace: list[dict]) -> list[dict]:
+        tried = {step["rule"] for step in trace}
+        last = trace[-1]["rule"] if trace and trace[-1]["outcome"] == "decided" else None
+        steps = []
+        for rule in self.document.rules_for(event):
+            if rule.id in tried:
+                steps.append(next(step for step in trace if step["rule"] == rule.id))
+            elif not rule.enabled and (last is None or rule.priority <= _priority(self.document, last)):
+                steps.append({"rule": rule.id, "priority": rule.priority, "held": None, "outcome": "disabled"})
+        return steps
+
+
+def _leaves(rule: Rule, table: FieldTable) -> Leaves:
+    leaves: Leaves = []
+    if rule.when is not None:
+        leaf_expressions(rule.when, table, lambda compare, expression: leaves.append((compare, expression)))
+    return leaves
+
+
+def _priority(document: PolicyDocument, rule_id: str) -> int:
+    return next(rule.priority for rule in document.rules if rule.id == rule_id)
+
+
+def _step(rule: Rule, held: bool, outcome: str) -> dict:
+    return {"rule": rule.id, "priority": rule.priority, "held": held, "outcome": outcome}
+
+
+def _event_of(request: Any) -> EventKind:
+    if not isinstance(request, dict):
+        raise RequestError([RequestIssue("", "the request must be a JSON object")])
+    name = request.get("event")
+    if name is None:
+        raise RequestError([RequestIssue("event", f"is required: one of {', '.join(EVENTS)}")])
+    if name not in EVENTS:
+        raise RequestError([RequestIssue("event", f"unknown event `{name}`{did_you_mean(str(name), EVENTS)}; "
+                                                  f"known: {', '.join(EVENTS)}")])
+    return EVENTS[name]
+
+
+def load_policy(path: str | Path, limits: YamlLimits = YamlLimits()) -> Policy:
+    """Read, check and compile one policy file; raises PolicyError listing every problem."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise PolicyError([PolicyIssue(str(path), 1, 1, f"cannot read: {error.strerror or error}")]) from None
+    document, warnings = parse_policy(data, str(path), limits)
+    return Policy(document, warnings)
