@@ -1,0 +1,68 @@
+"""Broken policies: every error class is reported as file:line:column, all at once, with a hint."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from engine import PolicyError, load_policy
+from engine.loader import parse_policy
+
+BROKEN = Path(__file__).parent / "policies" / "broken"
+EXPECT = re.compile(r"^# expect: (\d+):(\d+) (.+)$", re.M)
+
+
+def expectations(path: Path) -> list[tuple[int, int, str]]:
+    return [(int(line), int(column), text) for line, column, text in EXPECT.findall(path.read_text(encoding="utf-8"))]
+
+
+@pytest.mark.parametrize("path", sorted(BROKEN.glob("*.yaml")), ids=lambda p: p.stem)
+def test_each_broken_policy_reports_every_expected_error_at_its_line_and_column(path):
+    expected = expectations(path)
+    assert expected, f"{path.name} states no expectations"
+    with pytest.raises(PolicyError) as caught:
+        load_policy(path)
+    found = caught.value.errors
+    for line, column, text in expected:
+        assert any(e["line"] == line and e["column"] == column and text in e["message"] for e in found), (
+            f"expected {line}:{column} {text!r}; got:\n{caught.value}")
+    assert all(e["file"] == str(path) for e in found)
+
+
+def test_errors_render_as_file_line_column_message():
+    with pytest.raises(PolicyError) as caught:
+        load_policy(BROKEN / "duplicate_key.yaml")
+    assert str(caught.value).endswith("duplicate_key.yaml:4:1: duplicate key `platform` (first defined on line 3)")
+
+
+def test_unreadable_file_is_a_policy_error(tmp_path):
+    with pytest.raises(PolicyError, match="cannot read"):
+        load_policy(tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize("data,message", [
+    (b"\xff\xfe\x00bad", "not valid UTF-8"),
+    (b"name: a\x00", "binary"),
+    (b"", "empty"),
+    (b"- just\n- a list\n", "must be a mapping"),
+])
+def test_unusable_bytes_are_rejected_with_a_reason(data, message):
+    with pytest.raises(PolicyError, match=message):
+        parse_policy(data, "x.yaml")
+
+
+def test_deep_nesting_is_refused_before_it_costs_anything():
+    deep = "name: " + "[" * 5000 + "]" * 5000
+    with pytest.raises(PolicyError, match="nested"):
+        parse_policy(deep, "deep.yaml")
+
+
+def test_equal_explicit_priorities_warn_but_load(tmp_path):
+    path = tmp_path / "ties.yaml"
+    path.write_text("name: ties\nplatform: custom\nrules:\n"
+                    "  - {id: a, priority: 5, when: {fact: conversation.internal, eq: true}, then: none}\n"
+                    "  - {id: b, priority: 5, then: offline_queue}\n", encoding="utf-8")
+    policy = load_policy(path)
+    assert [w.message for w in policy.warnings] == ["rule `b` has the same priority (5) as `a`; file order decides"]
+    policy.close()

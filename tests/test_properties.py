@@ -1,0 +1,68 @@
+"""Properties over generated requests: every valid request gets a decision, assignments respect
+eligibility (B10) and capacity (B14), and the rule engine agrees with the plain-Python oracle."""
+from __future__ import annotations
+
+import json
+
+import jsonschema
+from hypothesis import HealthCheck, given, settings
+
+from conftest import ROOT
+from engine import oracle
+from strategies import dequeue_requests, route_requests
+
+SCHEMA = json.loads((ROOT / "schemas" / "request.schema.json").read_text(encoding="utf-8"))
+ROUTE_ACTIONS = {"assign", "queue", "offline_queue", "divert", "hold", "none"}
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def capacity_of(agent: dict, policy) -> int:
+    return policy.document.params.capacity.max if agent["max_sessions"] is None else agent["max_sessions"]
+
+
+@SETTINGS
+@given(request=route_requests())
+def test_b10_any_valid_route_request_gets_a_known_action_and_only_eligible_agents(shipped, request):
+    jsonschema.validate(request, SCHEMA)
+    for policy in shipped.values():
+        envelope = policy.evaluate(request)
+        decision = envelope["decision"]
+        assert decision["action"] in ROUTE_ACTIONS and decision["rule"]
+        if decision["action"] != "assign":
+            continue
+        rule = next(r for r in policy.document.rules if r.id == decision["rule"])
+        chosen = next(a for a in request["agents"] if a["id"] == decision["agent_id"])
+        assert chosen["status"] in ("online", "invisible"), "only online agents are ever assigned (B1)"
+        if not rule.then.ignore_suspension:
+            assert not chosen["suspended"]
+        if not rule.then.ignore_capacity:
+            assert chosen["active"] < capacity_of(chosen, policy), "B3: full agents are not assigned automatically"
+
+
+@SETTINGS
+@given(request=route_requests())
+def test_rule_engine_and_oracle_agree_on_every_route_request(shipped, request):
+    for policy in shipped.values():
+        compiled = policy.compiled("route")
+        situation = compiled.kind.read(request, policy.document)
+        posted = compiled.table.post(situation.facts)
+        assert compiled.matcher.matching(posted) == oracle.matching(compiled.conditions, posted)
+
+
+@SETTINGS
+@given(request=dequeue_requests())
+def test_b14_b15_dequeue_respects_slots_ttl_and_assigns_each_conversation_once(shipped, request):
+    jsonschema.validate(request, SCHEMA)
+    for policy in shipped.values():
+        params = policy.document.params
+        decision = policy.evaluate(request)["decision"]
+        assigned = [a["conversation_id"] for a in decision["assignments"]]
+        assert len(assigned) == len(set(assigned)), "a conversation is never assigned twice"
+        assert not set(assigned) & set(decision["expired"]), "an expired offline message is never assigned"
+        agents = {a["id"]: a for a in request["agents"]}
+        for agent_id in {a["agent_id"] for a in decision["assignments"]}:
+            agent = agents[agent_id]
+            taken = sum(a["agent_id"] == agent_id for a in decision["assignments"])
+            limit = params.dequeue_cap_unlimited if agent["max_sessions"] is None else max(0, agent["max_sessions"] - agent["active"])
+            assert taken <= limit, f"{agent_id} got {taken} with {limit} free slots"
+            assert agent["status"] in ("online", "invisible")

@@ -1,0 +1,76 @@
+"""The evaluate contract: bad requests name each bad field; the published schema agrees with the engine."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from conftest import NOW, ROOT, agent, route
+from engine import RequestError
+
+SCHEMA = json.loads((ROOT / "schemas" / "request.schema.json").read_text(encoding="utf-8"))
+EXAMPLES = sorted((ROOT / "docs" / "examples").glob("*.json"))
+
+
+def errors_of(policy, request) -> list[dict]:
+    with pytest.raises(RequestError) as caught:
+        policy.evaluate(request)
+    return caught.value.errors
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_every_documented_example_is_valid_by_the_schema_and_decided(shipped, path):
+    request = json.loads(path.read_text(encoding="utf-8"))
+    jsonschema.validate(request, SCHEMA)
+    for policy in shipped.values():
+        envelope = policy.evaluate(request)
+        assert envelope["decision"]["rule"] != "default"
+
+
+def test_each_bad_field_is_named_by_its_path(shipped):
+    request = route([agent("a1"), {"id": "a2", "status": "away", "active": -1}])
+    request["conversation"]["entry"] = "shop_window"
+    request["customer"]["last_agent"] = {"id": "a1"}
+    found = {e["path"]: e["message"] for e in errors_of(shipped["kuaishou"], request)}
+    assert set(found) == {"agents[1].status", "agents[1].active", "conversation.entry", "customer.last_agent.at"}
+    assert "online, invisible, break, offline" in found["agents[1].status"]
+
+
+def test_unknown_fields_are_errors_with_a_suggestion(shipped):
+    request = route([agent("a1")])
+    request["agents"][0]["max_session"] = 5
+    assert errors_of(shipped["kuaishou"], request) == [
+        {"path": "agents[0].max_session", "message": "unknown field; did you mean `max_sessions`?"}]
+
+
+def test_duplicate_agent_ids_are_refused(shipped):
+    found = errors_of(shipped["kuaishou"], route([agent("a1"), agent("a1")]))
+    assert found == [{"path": "agents[1].id", "message": "duplicates agents[0].id `a1`"}]
+
+
+@pytest.mark.parametrize("now", ["2026-11-23T10:00:00", "yesterday", 1700000000])
+def test_timestamps_need_a_time_zone_and_iso_format(shipped, now):
+    assert [e["path"] for e in errors_of(shipped["kuaishou"], route([agent("a1")], now=now))] == ["now"]
+
+
+@pytest.mark.parametrize("request_body,path", [
+    ([], ""), ({"now": NOW}, "event"), ({"event": "rout", "now": NOW}, "event"),
+])
+def test_missing_or_unknown_event(shipped, request_body, path):
+    found = errors_of(shipped["kuaishou"], request_body)
+    assert found[0]["path"] == path
+    if request_body and request_body.get("event") == "rout":
+        assert "did you mean `route`" in found[0]["message"]
+
+
+def test_chinese_names_and_ids_are_fine(shipped):
+    request = route([agent("小王", groups=("售前",)), agent("小李", active=3)], tags=("会员",))
+    assert shipped["kuaishou"].evaluate(request)["decision"]["agent_id"] == "小王"
+
+
+def test_schema_rejects_what_the_engine_rejects():
+    bad = route([{"id": "a1", "status": "away"}])
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, SCHEMA)

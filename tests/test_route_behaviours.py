@@ -1,0 +1,257 @@
+"""B1–B13 on the shipped policies: each test names the behaviour it proves."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import agent, decide, hours_before_now, route
+
+
+# B1 agent status ----------------------------------------------------------------------------
+
+def test_b1_invisible_counts_as_online(shipped):
+    decision = decide(shipped["taobao"], route([agent("a1", "invisible")]))
+    assert (decision["action"], decision["agent_id"]) == ("assign", "a1")
+
+
+def test_b1_break_gets_no_new_conversation_and_it_queues(shipped):
+    decision = decide(shipped["kuaishou"], route([agent("a1", "break"), agent("a2", "offline")]))
+    assert decision["action"] == "queue" and decision["rule"] == "queue-pool"
+
+
+def test_b1_offline_agent_gets_nothing(shipped):
+    decision = decide(shipped["kuaishou"], route([agent("a1", "offline"), agent("a2", "online", active=19)]))
+    assert decision["agent_id"] == "a2"
+
+
+# B2 maximum concurrent conversations ----------------------------------------------------------
+
+def test_b2_unlimited_agent_keeps_receiving_and_counts_against_platform_maximum(shipped):
+    # Unlimited counts as 500 on Kuaishou: 100/500 = 0.2 is less busy than 5/20 = 0.25.
+    agents = [agent("a1", max=None, active=100), agent("a2", max=20, active=5)]
+    assert decide(shipped["kuaishou"], route(agents))["agent_id"] == "a1"
+
+
+def test_b2_unlimited_is_not_empty_with_many_active(shipped):
+    agents = [agent("a1", max=None, active=499), agent("a2", max=20, active=19)]
+    assert decide(shipped["kuaishou"], route(agents))["agent_id"] == "a2"
+
+
+def test_b2_suspended_agent_receives_no_shunted_conversation(shipped):
+    agents = [agent("a1", suspended=True), agent("a2", active=10)]
+    assert decide(shipped["kuaishou"], route(agents))["agent_id"] == "a2"
+
+
+# B3 at capacity --------------------------------------------------------------------------------
+
+def test_b3_full_agent_is_not_assigned_automatically(shipped):
+    agents = [agent("a1", max=5, active=5), agent("a2", max=50, active=40)]
+    assert decide(shipped["kuaishou"], route(agents))["agent_id"] == "a2"
+
+
+def test_b3_everyone_full_queues(shipped):
+    agents = [agent("a1", max=5, active=5), agent("a2", max=3, active=7)]
+    decision = decide(shipped["kuaishou"], route(agents))
+    assert (decision["action"], decision["queue"]) == ("queue", "shop")
+
+
+# B4 suspended is not offline -------------------------------------------------------------------
+
+def test_b4_suspended_agent_still_gets_its_returning_customer(shipped):
+    agents = [agent("a1"), agent("a2", suspended=True)]
+    decision = decide(shipped["kuaishou"], route(agents, last=("a2", hours_before_now(10))))
+    assert (decision["agent_id"], decision["rule"]) == ("a2", "returning-customer")
+
+
+def test_b4_suspended_main_account_still_gets_its_private_contacts(shipped):
+    agents = [agent("m", role="main", suspended=True), agent("s1")]
+    decision = decide(shipped["taobao"], route(agents, private=True))
+    assert (decision["agent_id"], decision["rule"]) == ("m", "private-contact")
+
+
+# B5 internal messages --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["kuaishou", "taobao", "douyin"])
+def test_b5_internal_messages_are_never_shunted(shipped, name):
+    decision = decide(shipped[name], route([agent("a1")], internal=True, last=("a1", hours_before_now(1))))
+    assert (decision["action"], decision["agent_id"], decision["rule"]) == ("none", None, "internal-not-routed")
+
+
+# B6 private contacts ---------------------------------------------------------------------------
+
+def test_b6_private_contact_goes_to_main_even_when_full(shipped):
+    agents = [agent("m", role="main", max=5, active=9), agent("s1")]
+    assert decide(shipped["taobao"], route(agents, private=True))["agent_id"] == "m"
+
+
+@pytest.mark.parametrize("status", ["offline", "break"])
+def test_b6_private_contact_waits_for_offline_main_and_is_never_shunted(shipped, status):
+    agents = [agent("m", status, role="main"), agent("s1"), agent("s2")]
+    decision = decide(shipped["taobao"], route(agents, private=True, last=("s1", hours_before_now(1))))
+    assert (decision["action"], decision["agent_id"], decision["rule"]) == ("hold", "m", "private-contact-hold")
+
+
+# B7 returning customers ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["kuaishou", "taobao", "douyin"])
+def test_b7_returning_customer_goes_back_ignoring_capacity_and_suspension(shipped, name):
+    agents = [agent("a1", groups=("presale",)), agent("a2", max=5, active=9, suspended=True, groups=("aftersale",))]
+    decision = decide(shipped[name], route(agents, last=("a2", hours_before_now(47))))
+    assert (decision["agent_id"], decision["rule"]) == ("a2", "returning-customer")
+    assert "47 h ago" in decision["reason"]
+
+
+def test_b7_window_is_inclusive_at_exactly_72_hours(shipped):
+    agents = [agent("a1"), agent("a2", active=10)]
+    assert decide(shipped["kuaishou"], route(agents, last=("a2", hours_before_now(72))))["agent_id"] == "a2"
+
+
+def test_b7_one_second_past_72_hours_is_routed_normally(shipped):
+    agents = [agent("a1"), agent("a2", active=10)]
+    decision = decide(shipped["kuaishou"], route(agents, last=("a2", hours_before_now(72 + 1 / 3600))))
+    assert (decision["agent_id"], decision["rule"]) == ("a1", "basic-shunting")
+
+
+@pytest.mark.parametrize("status", ["offline", "break"])
+def test_b7_last_agent_offline_or_on_break_is_routed_normally(shipped, status):
+    agents = [agent("a1", active=3), agent("a2", status)]
+    decision = decide(shipped["kuaishou"], route(agents, last=("a2", hours_before_now(1))))
+    assert (decision["agent_id"], decision["rule"]) == ("a1", "basic-shunting")
+
+
+def test_b7_last_agent_absent_from_roster_is_routed_normally(shipped):
+    decision = decide(shipped["kuaishou"], route([agent("a1")], last=("gone", hours_before_now(1))))
+    assert (decision["agent_id"], decision["rule"]) == ("a1", "basic-shunting")
+
+
+def test_b7_operator_switches_returning_priority_off_in_yaml(edited):
+    policy = edited("kuaishou", ("    priority: 30\n", "    priority: 30\n    enabled: false\n"))
+    agents = [agent("a1"), agent("a2", active=10)]
+    decision = decide(policy, route(agents, last=("a2", hours_before_now(1))))
+    assert (decision["agent_id"], decision["rule"]) == ("a1", "basic-shunting")
+
+
+def test_b7_operator_changes_window_from_72_to_24_hours_in_yaml(edited):
+    policy = edited("kuaishou", ("returning_window_hours: 72", "returning_window_hours: 24"))
+    agents = [agent("a1"), agent("a2", active=10)]
+    assert decide(policy, route(agents, last=("a2", hours_before_now(24))))["agent_id"] == "a2"
+    assert decide(policy, route(agents, last=("a2", hours_before_now(25))))["agent_id"] == "a1"
+
+
+def test_b7_under_group_shunting_too(shipped):
+    agents = [agent("pre", groups=("presale",)), agent("after", groups=("aftersale",), active=15)]
+    decision = decide(shipped["douyin"], route(agents, entry="product_page", last=("after", hours_before_now(5))))
+    assert decision["agent_id"] == "after"
+
+
+# B8 messages to the main account ---------------------------------------------------------------
+
+def test_b8_to_main_goes_to_online_main_account(shipped):
+    agents = [agent("m", role="main", active=10), agent("s1")]
+    decision = decide(shipped["taobao"], route(agents, to_main=True))
+    assert (decision["agent_id"], decision["rule"]) == ("m", "to-main-account")
+
+
+def test_b8_to_suspended_main_is_shunted_to_sub_accounts(shipped):
+    agents = [agent("m", role="main", suspended=True), agent("s1", active=4)]
+    decision = decide(shipped["taobao"], route(agents, to_main=True))
+    assert (decision["agent_id"], decision["rule"]) == ("s1", "basic-shunting")
+
+
+def test_b8_to_full_main_falls_through_to_shunting(shipped):
+    agents = [agent("m", role="main", max=5, active=5), agent("s1", active=4)]
+    decision = decide(shipped["taobao"], route(agents, to_main=True), )
+    assert (decision["agent_id"], decision["rule"]) == ("s1", "basic-shunting")
+
+
+# B9 basic vs group shunting --------------------------------------------------------------------
+
+@pytest.mark.parametrize("entry,group", [("after_sales_page", "aftersale"), ("order_page", "aftersale"),
+                                         ("product_page", "presale"), ("direct", "presale"), ("live", "presale")])
+def test_b9_douyin_maps_entry_points_to_groups(shipped, entry, group):
+    agents = [agent("pre", groups=("presale",), active=1), agent("after", groups=("aftersale",), active=1)]
+    decision = decide(shipped["douyin"], route(agents, entry=entry))
+    expected = "after" if group == "aftersale" else "pre"
+    assert (decision["agent_id"], decision["rule"]) == (expected, "group-shunting")
+
+
+def test_b9_basic_shunting_considers_every_agent_of_the_shop(shipped):
+    agents = [agent("pre", groups=("presale",), active=5), agent("after", groups=("aftersale",), active=1)]
+    assert decide(shipped["kuaishou"], route(agents, entry="product_page"))["agent_id"] == "after"
+
+
+def test_b9_full_group_queues_for_its_own_group_even_when_others_are_free(shipped):
+    agents = [agent("pre", groups=("presale",)), agent("after", groups=("aftersale",), max=2, active=2)]
+    decision = decide(shipped["douyin"], route(agents, entry="after_sales_page"))
+    assert (decision["action"], decision["queue"], decision["rule"]) == ("queue", "aftersale", "queue-pool")
+
+
+# B10 eligibility --------------------------------------------------------------------------------
+
+def test_b10_only_online_unsuspended_agents_below_maximum_are_eligible(shipped):
+    agents = [agent("off", "offline"), agent("brk", "break"), agent("sus", suspended=True),
+              agent("full", max=4, active=4), agent("ok", active=19)]
+    assert decide(shipped["kuaishou"], route(agents))["agent_id"] == "ok"
+
+
+# B11 choosing ------------------------------------------------------------------------------------
+
+def test_b11_least_busy_is_lowest_saturation_not_fewest_active(shipped):
+    agents = [agent("a1", max=100, active=20), agent("a2", max=10, active=5)]
+    assert decide(shipped["kuaishou"], route(agents))["agent_id"] == "a1"
+
+
+def test_b11_ties_break_by_active_count_then_id(shipped):
+    agents = [agent("b", max=10, active=2), agent("a", max=20, active=4), agent("c", max=10, active=2)]
+    assert decide(shipped["kuaishou"], route(agents))["agent_id"] == "b"
+    agents = [agent("c", active=0), agent("b", active=0)]
+    assert decide(shipped["kuaishou"], route(agents))["agent_id"] == "b"
+
+
+def test_b11_fewest_active_strategy(edited):
+    policy = edited("kuaishou", ("assign: {among: shop, strategy: least_busy}", "assign: {among: shop, strategy: fewest_active}"))
+    agents = [agent("a1", max=100, active=20), agent("a2", max=10, active=5)]
+    assert decide(policy, route(agents))["agent_id"] == "a2"
+
+
+def test_b11_round_robin_picks_the_agent_assigned_longest_ago(edited):
+    policy = edited("kuaishou", ("assign: {among: shop, strategy: least_busy}", "assign: {among: shop, strategy: round_robin}"))
+    agents = [agent("a1", last_assigned_at="2026-11-23T09:59:00Z"), agent("a2", last_assigned_at="2026-11-23T09:00:00Z"),
+              agent("a3", last_assigned_at="2026-11-23T09:30:00Z")]
+    assert decide(policy, route(agents))["agent_id"] == "a2"
+    agents.append(agent("a4"))  # never assigned goes first
+    assert decide(policy, route(agents))["agent_id"] == "a4"
+
+
+def test_b11_taobao_shares_evenly_when_every_account_is_suspended(shipped):
+    agents = [agent("m", role="main", suspended=True, active=3), agent("s1", suspended=True, active=1),
+              agent("s2", suspended=True, active=2)]
+    decision = decide(shipped["taobao"], route(agents))
+    assert (decision["agent_id"], decision["rule"]) == ("s1", "all-suspended-shared")
+
+
+# B12 queue pool -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["kuaishou", "taobao"])
+def test_b12_online_but_none_eligible_waits_in_shop_queue(shipped, name):
+    agents = [agent("a1", max=2, active=2), agent("a2", "break")]
+    decision = decide(shipped[name], route(agents))
+    assert (decision["action"], decision["queue"], decision["rule"]) == ("queue", "shop", "queue-pool")
+
+
+# B13 nobody online ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["kuaishou", "taobao", "douyin"])
+def test_b13_nobody_online_waits_in_offline_queue(shipped, name):
+    decision = decide(shipped[name], route([agent("a1", "offline"), agent("a2", "offline")]))
+    assert (decision["action"], decision["rule"]) == ("offline_queue", "offline-queue")
+
+
+def test_b13_no_agents_at_all_waits_in_offline_queue(shipped):
+    assert decide(shipped["kuaishou"], route([]))["action"] == "offline_queue"
+
+
+def test_b13_offline_diversion_switched_on_diverts(edited):
+    policy = edited("kuaishou", ("    priority: 80\n    enabled: false\n", "    priority: 80\n"))
+    decision = decide(policy, route([agent("a1", "offline")]))
+    assert (decision["action"], decision["target"], decision["rule"]) == ("divert", "backup-team", "offline-diversion")
+    assert decide(policy, route([agent("a1", "break")]))["action"] == "queue"
