@@ -1,0 +1,186 @@
+"""The HTTP endpoints. Each one parses, calls the engine or the registry, and shapes the answer."""
+from __future__ import annotations
+
+import hmac
+import time
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from engine import Policy, PolicyError, RequestError
+from engine.loader import parse_policy
+from engine.suggestions import did_you_mean
+
+from . import decision_log, metrics
+from .bodies import flag, json_body, yaml_body
+from .errors import ApiError
+from .openapi import openapi_document
+from .registry import Entry
+from .service import Service
+
+bp = Blueprint("fenliu", __name__)
+
+
+def _service() -> Service:
+    return current_app.extensions["fenliu"]
+
+
+@bp.post("/v1/policies/<name>/evaluate")
+def evaluate(name: str):
+    service = _service()
+    body = json_body(request)
+    explain = flag(request, "explain")
+    with service.registry.lease(name) as loaded:
+        if loaded is None:
+            raise _unavailable(service, name)
+        if isinstance(body, dict) and "requests" in body and "event" not in body:
+            return jsonify({"results": _evaluate_batch(service, loaded.policy, body["requests"], explain)})
+        return jsonify(_evaluate_one(loaded.policy, body, explain, service.settings.debug_log))
+
+
+def _evaluate_batch(service: Service, policy: Policy, requests: Any, explain: bool) -> list[dict]:
+    if not isinstance(requests, list):
+        raise ApiError(400, "invalid_request", "`requests` must be a list of evaluate requests",
+                       [{"path": "requests", "message": f"got {type(requests).__name__}"}])
+    limit = service.settings.max_batch
+    if len(requests) > limit:
+        raise ApiError(413, "batch_too_large", f"a batch holds at most {limit} requests, got {len(requests)}")
+    results = []
+    for item in requests:
+        try:
+            results.append(_evaluate_one(policy, item, explain, service.settings.debug_log))
+        except ApiError as error:
+            results.append(error.body())
+    return results
+
+
+def _evaluate_one(policy: Policy, body: Any, explain: bool, debug: bool) -> dict:
+    started = time.perf_counter()
+    try:
+        envelope = policy.evaluate(body, explain=explain)
+    except RequestError as error:
+        raise ApiError(400, "invalid_request", "the request does not follow the evaluate contract", error.errors) from None
+    event = body.get("event", "") if isinstance(body, dict) else ""
+    decision = envelope["decision"]
+    metrics.DECISIONS.labels(policy.name, event, decision["action"], decision["rule"]).inc()
+    decision_log.write(envelope, event, round((time.perf_counter() - started) * 1e6), body if debug else None)
+    return envelope
+
+
+def _unavailable(service: Service, name: str) -> ApiError:
+    entry = service.registry.entry(name)
+    if entry is not None:
+        return ApiError(503, "policy_unavailable", f"policy `{name}` has never loaded successfully; see its errors",
+                        [{"path": f"{_line(error)}", "message": error["message"]} for error in entry.errors])
+    known = [item.name for item in service.registry.entries()]
+    return ApiError(404, "unknown_policy", f"no policy named `{name}`{did_you_mean(name, known)}",
+                    [{"path": "name", "message": f"known policies: {', '.join(known) or 'none'}"}])
+
+
+def _line(error: dict) -> str:
+    return f"{error['file']}:{error['line']}:{error['column']}"
+
+
+def _summary(entry: Entry) -> dict[str, Any]:
+    policy = entry.loaded.policy if entry.loaded else None
+    return {
+        "name": entry.name,
+        "version": policy.version if policy else None,
+        "sha256": policy.sha256 if policy else None,
+        "loaded_at": entry.loaded.loaded_at if entry.loaded else None,
+        "source": entry.source,
+        "status": entry.status,
+        "last_error": list(entry.errors) or None,
+        "rules": len(policy.document.rules) if policy else 0,
+    }
+
+
+@bp.get("/v1/policies")
+def list_policies():
+    return jsonify({"policies": [_summary(entry) for entry in _service().registry.entries()]})
+
+
+@bp.get("/v1/policies/<name>")
+def show_policy(name: str):
+    service = _service()
+    entry = service.registry.entry(name)
+    if entry is None:
+        raise _unavailable(service, name)
+    body = _summary(entry)
+    body["rules"] = [_rule(rule) for rule in entry.loaded.policy.document.rules] if entry.loaded else []
+    if entry.loaded is None:
+        return jsonify(body)
+    sha256 = entry.loaded.policy.sha256
+    if request.if_none_match.contains(sha256):
+        response = Response(status=304)
+    else:
+        response = jsonify(body)
+    response.set_etag(sha256)
+    return response
+
+
+def _rule(rule) -> dict[str, Any]:
+    return {"id": rule.id, "on": rule.on, "priority": rule.priority, "enabled": rule.enabled,
+            "description": rule.description, "action": rule.then.kind,
+            "line": rule.where.line, "column": rule.where.column}
+
+
+@bp.post("/v1/policies/validate")
+def validate():
+    data = yaml_body(request)
+    errors: list[dict] = []
+    warnings: list[dict] = []
+    try:
+        document, found = parse_policy(data, "<request>", _service().settings.yaml_limits)
+        Policy(document, found).close()
+        warnings = [_position(issue.as_dict()) for issue in found]
+    except PolicyError as error:
+        errors = [_position(issue) for issue in error.errors]
+        warnings = [_position(issue.as_dict()) for issue in error.warnings]
+    return jsonify({"valid": not errors, "errors": errors, "warnings": warnings})
+
+
+def _position(issue: dict) -> dict:
+    return {"line": issue["line"], "column": issue["column"], "message": issue["message"]}
+
+
+@bp.post("/v1/reload")
+def reload():
+    service = _service()
+    token = service.settings.admin_token
+    if token:
+        offered = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(offered.encode("utf-8"), f"Bearer {token}".encode("utf-8")):
+            response = jsonify(ApiError(401, "unauthorized", "send Authorization: Bearer <FENLIU_ADMIN_TOKEN>").body())
+            response.headers["WWW-Authenticate"] = 'Bearer realm="fenliu"'
+            return response, 401
+    report = service.registry.refresh()
+    service.watcher.tell_siblings()
+    return jsonify(report.as_dict())
+
+
+@bp.get("/healthz")
+def healthz():
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz():
+    registry = _service().registry
+    waiting = [entry.name for entry in registry.entries() if entry.loaded is None]
+    ready = registry.ready()
+    body = {"ready": ready, "waiting_for": waiting}
+    if registry.directory_error:
+        body["rules_directory_error"] = registry.directory_error
+    return jsonify(body), 200 if ready else 503
+
+
+@bp.get("/metrics")
+def prometheus_metrics():
+    payload, content_type = metrics.exposition()
+    return Response(payload, content_type=content_type)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document())

@@ -1,0 +1,60 @@
+"""Prometheus metrics, correct across gunicorn workers.
+
+Under `fenliu serve` every worker writes its samples to files in PROMETHEUS_MULTIPROC_DIR and
+`/metrics` adds them up, whichever worker answers; in a single process the default registry is used.
+"""
+from __future__ import annotations
+
+import os
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import REGISTRY, multiprocess
+
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+REQUESTS = Counter("fenliu_http_requests_total", "HTTP requests answered.", ["endpoint", "method", "status"])
+LATENCY = Histogram(
+    "fenliu_http_request_duration_seconds", "Time to answer an HTTP request.", ["endpoint"],
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+DECISIONS = Counter("fenliu_decisions_total", "Decisions made.", ["policy", "event", "action", "rule"])
+RELOADS = Counter("fenliu_policy_reload_total", "Policy loads by result: loaded, error or unloaded.", ["policy", "result"])
+POLICY_INFO = Gauge(
+    "fenliu_policy_info", "1 for the policy version a live worker serves.", ["policy", "version", "sha256"],
+    multiprocess_mode="livemax",
+)
+
+
+def exposition() -> tuple[bytes, str]:
+    if os.environ.get(MULTIPROCESS_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+_shown: set[tuple[str, str, str]] = set()
+
+
+def record_refresh(report, entries) -> None:
+    """Count a registry refresh and show which versions this worker now serves."""
+    for name in report.loaded:
+        RELOADS.labels(name, "loaded").inc()
+    for name in report.unloaded:
+        RELOADS.labels(name, "unloaded").inc()
+    for name in report.newly_failed:
+        RELOADS.labels(name, "error").inc()
+    serving = {(entry.name, entry.loaded.policy.version, entry.loaded.policy.sha256)
+               for entry in entries if entry.loaded is not None}
+    for labels in _shown - serving:
+        POLICY_INFO.labels(*labels).set(0)
+    for labels in serving:
+        POLICY_INFO.labels(*labels).set(1)
+    _shown.clear()
+    _shown.update(serving)
+
+
+def mark_worker_dead(pid: int) -> None:
+    """Drop a dead worker's live gauges (its counters stay: they were real)."""
+    if os.environ.get(MULTIPROCESS_ENV):
+        multiprocess.mark_process_dead(pid)

@@ -1,0 +1,199 @@
+"""The OpenAPI 3.1 description of the service, built on the published JSON Schemas in `schemas/`.
+
+OpenAPI 3.1 speaks JSON Schema 2020-12, so the request schema is reused as it is; only its
+`$defs` move under `components/schemas`, where references inside one OpenAPI document resolve.
+"""
+from __future__ import annotations
+
+import copy
+import json
+from functools import cache
+from typing import Any
+
+from engine.schema_errors import SCHEMAS
+
+_REQUEST_PREFIX = "Request_"
+
+
+def _relocated(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        moved = {key: _relocated(value) for key, value in schema.items() if key not in ("$schema", "$id", "$defs")}
+        ref = moved.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            moved["$ref"] = "#/components/schemas/" + _REQUEST_PREFIX + ref.removeprefix("#/$defs/")
+        return moved
+    if isinstance(schema, list):
+        return [_relocated(item) for item in schema]
+    return schema
+
+
+def _request_schemas() -> dict[str, Any]:
+    schema = json.loads((SCHEMAS / "request.schema.json").read_text(encoding="utf-8"))
+    components = {_REQUEST_PREFIX + name: _relocated(part) for name, part in schema["$defs"].items()}
+    components["EvaluateRequest"] = _relocated(schema)
+    return components
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> dict:
+    return _json(_ref("Error"), description)
+
+
+_ERRORS = {
+    "400": _error("Malformed JSON, a wrong type, an unknown event or field; `details` names each bad field."),
+    "413": _error("Body larger than the configured limit (1 MiB by default), or a batch too large."),
+    "415": _error("Wrong content type."),
+}
+
+_RESPONSE_SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object", "required": ["error"],
+        "properties": {"error": {
+            "type": "object", "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"type": "string", "description": "Stable, machine-readable: invalid_request, unknown_policy, …"},
+                "message": {"type": "string"},
+                "details": {"type": "array", "items": {
+                    "type": "object", "required": ["path", "message"],
+                    "properties": {"path": {"type": "string"}, "message": {"type": "string"}}}},
+            }}},
+    },
+    "Decision": {
+        "type": "object", "required": ["action", "rule"],
+        "description": "What to do. Fields beyond `action`, `rule` and `reason` depend on the event "
+                       "(agent_id/queue/target for route, assignments/expired for dequeue, …).",
+        "properties": {"action": {"type": "string"}, "rule": {"type": "string"}, "reason": {"type": ["string", "null"]}},
+    },
+    "Envelope": {
+        "type": "object", "required": ["decision", "warnings", "policy", "decision_id"],
+        "properties": {
+            "decision": _ref("Decision"),
+            "warnings": {"type": "array", "items": {"type": "object", "required": ["code", "message"]}},
+            "policy": {"type": "object", "required": ["name", "version", "sha256"],
+                       "properties": {"name": {"type": "string"}, "version": {"type": "string"}, "sha256": {"type": "string"}}},
+            "decision_id": {"type": "string"},
+            "trace": {"type": "array", "description": "Only with ?explain=true: each rule tried and why it did or did not decide.",
+                      "items": {"type": "object"}},
+        },
+    },
+    "Batch": {
+        "type": "object", "required": ["requests"], "additionalProperties": False,
+        "properties": {"requests": {"type": "array", "items": _ref("EvaluateRequest"),
+                                    "description": "At most the configured batch limit (1,000 by default)."}},
+    },
+    "BatchResults": {
+        "type": "object", "required": ["results"],
+        "properties": {"results": {"type": "array", "items": {"oneOf": [_ref("Envelope"), _ref("Error")]}}},
+    },
+    "PolicyIssue": {
+        "type": "object", "required": ["file", "line", "column", "message"],
+        "properties": {"file": {"type": "string"}, "line": {"type": ["integer", "null"]},
+                       "column": {"type": ["integer", "null"]}, "message": {"type": "string"}},
+    },
+    "PolicySummary": {
+        "type": "object", "required": ["name", "version", "sha256", "loaded_at", "source", "status", "last_error", "rules"],
+        "properties": {
+            "name": {"type": "string"}, "version": {"type": ["string", "null"]}, "sha256": {"type": ["string", "null"]},
+            "loaded_at": {"type": ["string", "null"]}, "source": {"type": "string"},
+            "status": {"enum": ["active", "stale", "failed"],
+                       "description": "stale: the file on disk is broken and the last good version serves; failed: never loaded."},
+            "last_error": {"type": ["array", "null"], "items": _ref("PolicyIssue")},
+            "rules": {"description": "The number of rules in the list; the rules themselves for one policy.",
+                      "oneOf": [{"type": "integer"}, {"type": "array", "items": {"type": "object"}}]},
+        },
+    },
+    "Validation": {
+        "type": "object", "required": ["valid", "errors", "warnings"],
+        "properties": {"valid": {"type": "boolean"},
+                       "errors": {"type": "array", "items": _ref("Position")},
+                       "warnings": {"type": "array", "items": _ref("Position")}},
+    },
+    "Position": {
+        "type": "object", "required": ["line", "column", "message"],
+        "properties": {"line": {"type": "integer"}, "column": {"type": "integer"}, "message": {"type": "string"}},
+    },
+    "Reload": {
+        "type": "object", "required": ["loaded", "unchanged", "rejected"],
+        "properties": {"loaded": {"type": "array", "items": {"type": "string"}},
+                       "unchanged": {"type": "array", "items": {"type": "string"}},
+                       "unloaded": {"type": "array", "items": {"type": "string"}},
+                       "rejected": {"type": "array", "items": {"type": "object", "required": ["file", "errors"]}}},
+    },
+}
+
+_NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}, "description": "Policy name (its file name without .yaml)."}
+
+
+def _paths() -> dict[str, Any]:
+    return {
+        "/v1/policies/{name}/evaluate": {"post": {
+            "summary": "Decide one request of any event, or a batch.",
+            "parameters": [_NAME, {"name": "explain", "in": "query", "required": False,
+                                   "schema": {"type": "boolean"}, "description": "Add the trace."}],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"oneOf": [_ref("EvaluateRequest"), _ref("Batch")]}}}},
+            "responses": {
+                "200": {"description": "The envelope, or `results` for a batch.",
+                        "content": {"application/json": {"schema": {"oneOf": [_ref("Envelope"), _ref("BatchResults")]}}}},
+                **_ERRORS,
+                "404": _error("No such policy."),
+                "503": _error("The policy exists on disk but has never loaded."),
+            }}},
+        "/v1/policies": {"get": {
+            "summary": "Every policy, with its status and last error.",
+            "responses": {"200": _json({"type": "object", "required": ["policies"],
+                                        "properties": {"policies": {"type": "array", "items": _ref("PolicySummary")}}},
+                                       "The policies.")}}},
+        "/v1/policies/{name}": {"get": {
+            "summary": "One policy and its rules; ETag is the file's sha256.",
+            "parameters": [_NAME, {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"}}],
+            "responses": {"200": _json(_ref("PolicySummary"), "The policy."),
+                          "304": {"description": "Unchanged since the ETag given."},
+                          "404": _error("No such policy.")}}},
+        "/v1/policies/validate": {"post": {
+            "summary": "Check a policy without loading it.",
+            "requestBody": {"required": True, "content": {
+                media: {"schema": {"type": "string"}} for media in ("application/yaml", "text/yaml", "text/plain")}},
+            "responses": {"200": _json(_ref("Validation"), "Errors and warnings with line and column."), **_ERRORS}}},
+        "/v1/reload": {"post": {
+            "summary": "Reload the rules directory now, in every worker.",
+            "security": [{"admin": []}, {}],
+            "responses": {"200": _json(_ref("Reload"), "What changed."),
+                          "401": _error("A token is configured and was not given.")}}},
+        "/healthz": {"get": {"summary": "The process is alive.",
+                             "responses": {"200": _json({"type": "object"}, "Alive.")}}},
+        "/readyz": {"get": {"summary": "Every policy has loaded at least once.",
+                            "responses": {"200": _json({"type": "object"}, "Ready."),
+                                          "503": _json({"type": "object"}, "Some policy never loaded.")}}},
+        "/metrics": {"get": {"summary": "Prometheus metrics, summed over every worker.",
+                             "responses": {"200": {"description": "Prometheus text format.",
+                                                   "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+        "/openapi.json": {"get": {"summary": "This document.",
+                                  "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1.")}}},
+    }
+
+
+@cache
+def _document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Fenliu", "version": "1",
+                 "description": "Routing decisions for e-commerce customer service, from YAML policies."},
+        "paths": _paths(),
+        "components": {
+            "schemas": {**_request_schemas(), **_RESPONSE_SCHEMAS},
+            "securitySchemes": {"admin": {"type": "http", "scheme": "bearer",
+                                          "description": "FENLIU_ADMIN_TOKEN, when one is configured."}},
+        },
+    }
+
+
+def openapi_document() -> dict[str, Any]:
+    return copy.deepcopy(_document())

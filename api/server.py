@@ -1,0 +1,108 @@
+"""`fenliu serve`: the service under gunicorn, never Flask's development server.
+
+Workers are forked before the app is built (no preload): each compiles its own policies and runs
+its own watcher thread, since neither rule-engine state nor threads survive a fork. The master
+only supervises; SIGHUP to it is passed on to every worker as "reload the policies now", where
+gunicorn would otherwise replace the workers.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import click
+from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
+
+from .settings import Settings
+
+METRICS_SUBDIR = "metrics"
+
+
+class _ReloadingArbiter(Arbiter):
+    def handle_hup(self) -> None:
+        self.log.info("SIGHUP: every worker reloads its policies")
+        self.kill_workers(signal.SIGHUP)
+
+
+class FenliuServer(BaseApplication):
+    def __init__(self, settings: Settings, options: dict[str, object]) -> None:
+        self.settings = settings
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            # Newer gunicorn settings are skipped on older releases that do not know them.
+            if key in self.cfg.settings:
+                self.cfg.set(key, value)
+
+    def load(self):
+        from .app import create_app
+
+        return create_app(self.settings)
+
+    def run(self) -> None:
+        _ReloadingArbiter(self).run()
+
+
+def _post_worker_init(worker) -> None:
+    worker.wsgi.extensions["fenliu"].watcher.listen_for_sighup()
+
+
+def _child_exit(server, worker) -> None:
+    from .metrics import mark_worker_dead
+
+    mark_worker_dead(worker.pid)
+
+
+def _prepare_runtime_dir(settings: Settings) -> tuple[Settings, Path, bool]:
+    """The directory workers share (metrics files, reload requests); a fresh temporary one by default."""
+    owned = settings.runtime_dir is None
+    runtime = Path(tempfile.mkdtemp(prefix="fenliu-")) if owned else settings.runtime_dir
+    metrics_dir = runtime / METRICS_SUBDIR
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    return replace(settings, runtime_dir=runtime), runtime, owned
+
+
+@click.command()
+@click.option("--rules", "rules_dir", type=click.Path(file_okay=False, path_type=Path), envvar="FENLIU_RULES_DIR",
+              default="rules", show_default=True, help="Directory of policy files, watched for changes.")
+@click.option("--host", envvar="FENLIU_HOST", default="127.0.0.1", show_default=True)
+@click.option("--port", envvar="FENLIU_PORT", type=int, default=8080, show_default=True)
+@click.option("--workers", envvar="FENLIU_WORKERS", type=click.IntRange(1), default=2, show_default=True,
+              help="Worker processes; one per core.")
+@click.option("--threads", envvar="FENLIU_THREADS", type=click.IntRange(1), default=4, show_default=True,
+              help="Threads per worker: they overlap network waits; decisions themselves run one at a time per process.")
+def serve(rules_dir: Path, host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the policies of a rules directory over HTTP (gunicorn)."""
+    if not rules_dir.is_dir():
+        raise click.BadParameter(f"{rules_dir} is not a directory", param_hint="--rules")
+    settings, runtime, owned = _prepare_runtime_dir(Settings.from_env(rules_dir=rules_dir))
+
+    def on_exit(server) -> None:
+        if owned:
+            shutil.rmtree(runtime, ignore_errors=True)
+
+    FenliuServer(settings, {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": threads,
+        "timeout": 30,
+        "graceful_timeout": 10,
+        "keepalive": 5,
+        "errorlog": "-",
+        "loglevel": "info",
+        "post_worker_init": _post_worker_init,
+        "child_exit": _child_exit,
+        "on_exit": on_exit,
+        # Several servers may run on one machine (tests, benchmarks): no shared control socket.
+        "control_socket_disable": True,
+    }).run()
