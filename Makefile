@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/fenliu eval rules/kuaishou.yaml docs/examples/route.json --explain
+	$(BIN)/fenliu serve --rules rules
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
