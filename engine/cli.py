@@ -9,6 +9,7 @@ import click
 
 from .errors import PolicyError, RequestError
 from .policy import load_policy
+from .policytests.cli import test_command
 
 
 def policy_files(paths: tuple[str, ...]) -> list[Path]:
@@ -91,3 +92,6 @@ def facts() -> None:
     from .facts_doc import facts_markdown
 
     click.echo(facts_markdown(), nl=False)
+
+
+main.add_command(test_command)

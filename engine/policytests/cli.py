@@ -1,0 +1,42 @@
+"""`fenliu test`, `fenliu fmt` and `fenliu diff`: the commands for people who change policies."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .coverage import rule_coverage
+from .runner import Policies, failure_report, find_test_files, run_files
+
+
+@click.command("test")
+@click.argument("paths", nargs=-1)
+@click.option("--coverage", "show_coverage", is_flag=True,
+              help="Report, per policy, the enabled rules that no case saw decide.")
+@click.option("--fail-under", type=click.FloatRange(0, 100), default=None, metavar="PCT",
+              help="Fail when any policy's rule coverage is below PCT percent.")
+def test_command(paths: tuple[str, ...], show_coverage: bool, fail_under: float | None) -> None:
+    """Run policy test cases (`*.test.yaml`; default: rules/). Exit 1 on any failure."""
+    files = find_test_files(paths or ("rules",))
+    if not files:
+        click.echo("no test files (*.test.yaml) found", err=True)
+        sys.exit(1)
+    with Policies() as policies:
+        report = run_files(files, policies)
+        for file, errors in report.broken.items():
+            click.echo("\n".join(errors))
+        for outcome in report.outcomes:
+            if not outcome.passed:
+                click.echo(failure_report(outcome))
+        under = False
+        if show_coverage or fail_under is not None:
+            coverage = rule_coverage(report.outcomes, policies.items())
+            click.echo("rule coverage:")
+            for policy in coverage:
+                click.echo(f"  {policy.describe()}")
+            under = fail_under is not None and any(policy.percent < fail_under for policy in coverage)
+            if under:
+                click.echo(f"rule coverage is below {fail_under:g}% for "
+                           + ", ".join(str(p.policy) for p in coverage if p.percent < fail_under))
+    click.echo(report.summary)
+    sys.exit(1 if report.failed or under else 0)

@@ -1,0 +1,125 @@
+"""The shorthands a test request may use, turned into a request of the evaluate contract.
+
+- `now` defaults to the file's clock, and times may be written relative to it: `-47h`, `-20m`,
+  `-7d`, `+1d2h`, `-7d1s`. Relative to the clock rather than to `now`, so that one case's times
+  read the same whatever its `now`.
+- `agents` may be a mapping from agent id to `{status: online, max: 20, active: 3}` or to one line
+  of words, `online max=20 active=3 suspended`.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..model import STATUSES
+from ..request import ROLES
+from ..suggestions import did_you_mean
+from ..yaml_source import Path
+
+TIME_KEYS = ("now", "at", "enqueued_at", "last_assigned_at")
+_RELATIVE = re.compile(r"([+-])(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+_FLAGS = {"suspended": ("suspended", True), "unlimited": ("max_sessions", None)}
+_SETTINGS = {"max": "max_sessions", "active": "active", "groups": "groups", "last": "last_assigned_at"}
+
+
+@dataclass
+class Expanded:
+    """The request as the engine reads it; `agent_keys[i]` is the id that `agents[i]` was written under."""
+
+    request: dict
+    agent_keys: tuple[str, ...] = ()
+    errors: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def parse_clock(text: str) -> datetime | None:
+    """The file's clock, or None when it is not a date-time with a time zone."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def expand(request: dict, clock: datetime | None) -> Expanded:
+    result = Expanded(dict(request))
+    if isinstance(request.get("agents"), dict):
+        result.agent_keys = tuple(request["agents"])
+        result.request["agents"] = [_agent(key, spec, ("agents", key), result)
+                                    for key, spec in request["agents"].items()]
+    if clock is not None:
+        result.request.setdefault("now", _stamp(clock))
+    result.request = _times(result.request, clock, (), result)
+    return result
+
+
+def _agent(agent_id: str, spec: Any, at: Path, result: Expanded) -> Any:
+    if isinstance(spec, str):
+        return {"id": agent_id, "status": "online", **_words(agent_id, spec, at, result)}
+    if not isinstance(spec, dict):
+        return spec
+    agent = {"id": agent_id, "status": "online"}
+    for key, value in spec.items():
+        if key == "max":
+            agent["max_sessions"] = None if value == "unlimited" else value
+        else:
+            agent[key] = value
+    return agent
+
+
+def _words(agent_id: str, line: str, at: Path, result: Expanded) -> dict:
+    agent: dict[str, Any] = {}
+    for word in line.split():
+        name, _, value = word.partition("=")
+        if not value and word in STATUSES:
+            agent["status"] = word
+        elif not value and word in ROLES:
+            agent["role"] = word
+        elif not value and word in _FLAGS:
+            key, flag = _FLAGS[word]
+            agent[key] = flag
+        elif value and name in _SETTINGS:
+            agent[_SETTINGS[name]] = _setting(name, value, at, result)
+        else:
+            known = [*STATUSES, *ROLES, *_FLAGS, *(f"{key}=" for key in _SETTINGS)]
+            result.errors.append((at, f"agent `{agent_id}`: unknown word `{word}`{did_you_mean(word, known)}; "
+                                      "write a status, main or sub, suspended, unlimited, max=N, active=N, "
+                                      "groups=A,B or last=TIME"))
+    return agent
+
+
+def _setting(name: str, value: str, at: Path, result: Expanded) -> Any:
+    if name == "groups":
+        return [group for group in value.split(",") if group]
+    if name == "last":
+        return value
+    if value.isdigit():
+        return int(value)
+    result.errors.append((at, f"`{name}={value}`: {name} must be a whole number"))
+    return value
+
+
+def _times(node: Any, clock: datetime | None, at: Path, result: Expanded) -> Any:
+    if isinstance(node, list):
+        return [_times(item, clock, at + (index,), result) for index, item in enumerate(node)]
+    if not isinstance(node, dict):
+        return node
+    return {key: _time(value, clock, at + (key,), result) if key in TIME_KEYS else _times(value, clock, at + (key,), result)
+            for key, value in node.items()}
+
+
+def _time(value: Any, clock: datetime | None, at: Path, result: Expanded) -> Any:
+    match = _RELATIVE.fullmatch(value) if isinstance(value, str) else None
+    if match is None or not any(match.groups()[1:]):
+        return value
+    if clock is None:
+        result.errors.append((at, f"relative time `{value}` needs a `clock` at the top of the file"))
+        return value
+    days, hours, minutes, seconds = (int(part or 0) for part in match.groups()[1:])
+    offset = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    return _stamp(clock + offset if match.group(1) == "+" else clock - offset)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.isoformat()
