@@ -1,0 +1,72 @@
+"""pytest collects `*.test.yaml` files: one test item per case, failing with the same report as `fenliu test`.
+
+Registered as the `fenliu` pytest11 entry point, so any project with Fenliu installed runs its
+policy tests alongside its other tests.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from ..errors import PolicyError
+from .cases import Case, load_suite
+from .runner import TEST_SUFFIX, Outcome, Policies, failure_report, run_case
+
+_POLICIES = pytest.StashKey[Policies]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_POLICIES] = Policies()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    config.stash[_POLICIES].close()
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.name.endswith(TEST_SUFFIX):
+        return PolicyTestFile.from_parent(parent, path=file_path)
+    return None
+
+
+class CaseFailed(Exception):
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.problems)
+        self.outcome = outcome
+
+
+class PolicyTestFile(pytest.File):
+    def collect(self) -> Iterator["PolicyCase"]:
+        suite = load_suite(self.path)
+        for case in suite.cases:
+            yield PolicyCase.from_parent(self, name=case.name, case=case, policy_path=suite.policy)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None):  # type: ignore[override]
+        if isinstance(excinfo.value, PolicyError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style)
+
+
+class PolicyCase(pytest.Item):
+    def __init__(self, *, case: Case, policy_path: Path, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.case = case
+        self.policy_path = policy_path
+
+    def runtest(self) -> None:
+        policy = self.config.stash[_POLICIES].get(self.policy_path)
+        outcome = run_case(policy, self.policy_path, self.case)
+        if not outcome.passed:
+            raise CaseFailed(outcome)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None):  # type: ignore[override]
+        if isinstance(excinfo.value, CaseFailed):
+            return failure_report(excinfo.value.outcome)
+        if isinstance(excinfo.value, PolicyError):
+            return f"policy {self.policy_path} cannot be loaded:\n{excinfo.value}"
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, self.case.line - 1, f"policy case: {self.case.name}"
