@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable, TypeVar
 
 from .errors import RequestError, RequestIssue
@@ -17,6 +17,8 @@ from .model import STATUSES
 ENTRIES = ("product_page", "order_page", "after_sales_page", "direct", "fan_group", "live", "other")
 ROLES = ("main", "sub")
 MAX_ID_LENGTH = 256
+# Services' clocks drift: a past moment up to this far after `now` is taken as `now`; beyond, refused.
+CLOCK_SKEW = timedelta(minutes=5)
 
 T = TypeVar("T")
 
@@ -142,6 +144,20 @@ class Reader:
         self.fail(path, "must be an ISO 8601 date-time such as 2026-11-23T10:00:00Z")
         return _EPOCH
 
+    def before(self, now: datetime | None) -> Callable[[Any, str], datetime]:
+        """A timestamp that must not be later than `now` (a last contact, a queued or sent time)."""
+        def check(value: Any, path: str) -> datetime:
+            moment = self.timestamp(value, path)
+            if now is None or now is _EPOCH or moment is _EPOCH or moment <= now:
+                return moment
+            if moment - now > CLOCK_SKEW:
+                minutes = int(CLOCK_SKEW.total_seconds() // 60)
+                self.fail(path, f"is after `now` ({value} > {now.isoformat()}); a past moment may lead `now` "
+                                f"by at most {minutes} minutes of clock skew")
+            return now
+
+        return check
+
     def strings(self, value: Any, path: str) -> tuple[str, ...]:
         if not isinstance(value, list):
             self.fail(path, f"must be a list of strings, not {_json_type(value)}")
@@ -199,7 +215,7 @@ def read_agent(reader: Reader, value: Any, path: str) -> Agent:
     )
 
 
-def read_customer(reader: Reader, value: Any, path: str = "customer") -> Customer:
+def read_customer(reader: Reader, value: Any, now: datetime | None, path: str = "customer") -> Customer:
     data = reader.obj(value, path)
     reader.unknown_keys(data, ("id", "private_contact", "tags", "last_agent"), path)
     last = None
@@ -209,7 +225,7 @@ def read_customer(reader: Reader, value: Any, path: str = "customer") -> Custome
         reader.unknown_keys(raw, ("id", "at"), last_path)
         last = LastContact(
             agent_id=reader.required(raw, "id", last_path, reader.string, ""),
-            at=reader.required(raw, "at", last_path, reader.timestamp, _EPOCH),
+            at=reader.required(raw, "at", last_path, reader.before(now), _EPOCH),
         )
     return Customer(
         id=reader.field(data, "id", path, reader.string, None),

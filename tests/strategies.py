@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from hypothesis import strategies as st
 
 from conftest import NOW
-from engine.request import ENTRIES
+from engine.request import CLOCK_SKEW, ENTRIES
 
 BASE = datetime.fromisoformat(NOW)
 ids = st.sampled_from(["a1", "a2", "a3", "a4", "a5", "a6", "小王", "m"])
@@ -14,7 +14,9 @@ groups = st.lists(st.sampled_from(["presale", "aftersale", "vip"]), max_size=2, 
 
 
 def moments(max_hours: float = 24 * 10) -> st.SearchStrategy[str]:
-    return st.floats(min_value=-1, max_value=max_hours, allow_nan=False).map(
+    """Past moments, down to a few minutes ahead of `now`: the clock skew a request may carry."""
+    skew_hours = CLOCK_SKEW.total_seconds() / 3600
+    return st.floats(min_value=-skew_hours, max_value=max_hours, allow_nan=False).map(
         lambda hours: (BASE - timedelta(hours=hours)).isoformat())
 
 

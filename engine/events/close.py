@@ -34,7 +34,7 @@ def read(data: dict, policy: PolicyDocument) -> Situation:
     last = reader.obj(conversation.get("last_message"), "conversation.last_message")
     reader.unknown_keys(last, ("from", "at"), "conversation.last_message")
     sender = reader.required(last, "from", "conversation.last_message", reader.choice(SENDERS), "customer")
-    at = reader.required(last, "at", "conversation.last_message", reader.timestamp, None)
+    at = reader.required(last, "at", "conversation.last_message", reader.before(now), None)
     reader.raise_if_failed()
     facts = {"close.manual": manual, "last_message.from": sender,
              "last_message.minutes_ago": (now - at).total_seconds() / 60}

@@ -53,7 +53,7 @@ def read(data: dict, policy: PolicyDocument) -> Situation:
     reader.unknown_keys(data, ("event", "now", "agents", "queue"), "")
     now = reader.required(data, "now", "", reader.timestamp, None)
     agents = read_agents(reader, data)
-    items = [_read_item(reader, raw, f"queue[{index}]")
+    items = [_read_item(reader, raw, f"queue[{index}]", now)
              for index, raw in enumerate(reader.items(data.get("queue", []), "queue", MAX_QUEUE))]
     seen: dict[str, int] = {}
     for index, item in enumerate(items):
@@ -78,7 +78,7 @@ def read(data: dict, policy: PolicyDocument) -> Situation:
     return Situation(data, facts, {"now": now, "agents": agents, "items": items, "ttl": ttl, "capacity": capacity})
 
 
-def _read_item(reader: Reader, raw: Any, path: str) -> Queued:
+def _read_item(reader: Reader, raw: Any, path: str, now: datetime | None) -> Queued:
     data = reader.obj(raw, path)
     reader.unknown_keys(data, ("conversation", "customer", "enqueued_at", "offline", "queue"), path)
     conversation = read_conversation(reader, data.get("conversation", {}), f"{path}.conversation")
@@ -86,8 +86,8 @@ def _read_item(reader: Reader, raw: Any, path: str) -> Queued:
         reader.fail(f"{path}.conversation.id", "is required")
     return Queued(
         conversation=conversation,
-        customer=read_customer(reader, data.get("customer", {}), f"{path}.customer"),
-        enqueued_at=reader.required(data, "enqueued_at", path, reader.timestamp, None),
+        customer=read_customer(reader, data.get("customer", {}), now, f"{path}.customer"),
+        enqueued_at=reader.required(data, "enqueued_at", path, reader.before(now), None),
         offline=reader.field(data, "offline", path, reader.boolean, False),
         queue=reader.field(data, "queue", path, reader.string, "shop"),
     )

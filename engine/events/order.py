@@ -27,7 +27,7 @@ def fact_spec(name: str, policy_groups: tuple) -> FactSpec | None:
 def read(data: dict, policy: PolicyDocument) -> Situation:
     reader = Reader()
     reader.unknown_keys(data, ("event", "now", "conversations"), "")
-    reader.required(data, "now", "", reader.timestamp, None)
+    now = reader.required(data, "now", "", reader.timestamp, None)
     rows: list[tuple[str, str, datetime]] = []
     for index, raw in enumerate(reader.items(data.get("conversations", []), "conversations", MAX_CONVERSATIONS)):
         path = f"conversations[{index}]"
@@ -37,7 +37,7 @@ def read(data: dict, policy: PolicyDocument) -> Situation:
         last = reader.obj(item.get("last_message"), f"{path}.last_message")
         reader.unknown_keys(last, ("from", "at"), f"{path}.last_message")
         sender = reader.required(last, "from", f"{path}.last_message", reader.choice(SENDERS), "customer")
-        at = reader.required(last, "at", f"{path}.last_message", reader.timestamp, None)
+        at = reader.required(last, "at", f"{path}.last_message", reader.before(now), None)
         rows.append((conversation_id, sender, at))
     reader.raise_if_failed()
     facts = {"conversations.count": len(rows), "conversations.unanswered": sum(row[1] == "customer" for row in rows)}

@@ -46,7 +46,7 @@ def read(data: dict, policy: PolicyDocument) -> Situation:
     reader.unknown_keys(data, ("event", "now", "conversation", "customer", "agents"), "")
     now = reader.required(data, "now", "", reader.timestamp, None)
     conversation = read_conversation(reader, data.get("conversation", {}))
-    customer = read_customer(reader, data.get("customer", {}))
+    customer = read_customer(reader, data.get("customer", {}), now)
     agents = read_agents(reader, data)
     reader.raise_if_failed()
 
