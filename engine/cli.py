@@ -9,7 +9,7 @@ import click
 
 from .errors import PolicyError, RequestError
 from .policy import load_policy
-from .policytests.cli import test_command
+from .policytests.cli import fmt_command, test_command
 
 
 def policy_files(paths: tuple[str, ...]) -> list[Path]:
@@ -95,3 +95,4 @@ def facts() -> None:
 
 
 main.add_command(test_command)
+main.add_command(fmt_command)

@@ -5,7 +5,9 @@ import sys
 
 import click
 
+from ..errors import PolicyError
 from .coverage import rule_coverage
+from .formatting import format_file
 from .runner import Policies, failure_report, find_test_files, run_files
 
 
@@ -40,3 +42,29 @@ def test_command(paths: tuple[str, ...], show_coverage: bool, fail_under: float 
                            + ", ".join(str(p.policy) for p in coverage if p.percent < fail_under))
     click.echo(report.summary)
     sys.exit(1 if report.failed or under else 0)
+
+
+@click.command("fmt")
+@click.argument("paths", nargs=-1)
+@click.option("--check", is_flag=True, help="Change nothing; list the files not in canonical form and exit 1 if any.")
+def fmt_command(paths: tuple[str, ...], check: bool) -> None:
+    """Rewrite policies (default: rules/) in canonical form, comments kept: keys in a fixed order, rules by priority."""
+    from ..cli import policy_files
+
+    unformatted, failed = [], False
+    for path in policy_files(paths):
+        try:
+            text, formatted = format_file(path)
+        except PolicyError as error:
+            click.echo(str(error), err=True)
+            failed = True
+            continue
+        if text == formatted:
+            continue
+        unformatted.append(path)
+        if check:
+            click.echo(f"{path}: not formatted (run fenliu fmt {path})")
+        else:
+            path.write_text(formatted, encoding="utf-8")
+            click.echo(f"{path}: formatted")
+    sys.exit(1 if failed or (check and unformatted) else 0)
