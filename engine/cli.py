@@ -9,7 +9,7 @@ import click
 
 from .errors import PolicyError, RequestError
 from .policy import load_policy
-from .policytests.cli import fmt_command, test_command
+from .policytests.cli import diff_command, fmt_command, test_command
 
 
 def policy_files(paths: tuple[str, ...]) -> list[Path]:
@@ -96,3 +96,4 @@ def facts() -> None:
 
 main.add_command(test_command)
 main.add_command(fmt_command)
+main.add_command(diff_command)

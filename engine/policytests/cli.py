@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
 from ..errors import PolicyError
+from .cases import load_suite
 from .coverage import rule_coverage
+from .diff import changes
 from .formatting import format_file
-from .runner import Policies, failure_report, find_test_files, run_files
+from .runner import TEST_SUFFIX, Policies, failure_report, find_test_files, run_files
 
 
 @click.command("test")
@@ -68,3 +71,32 @@ def fmt_command(paths: tuple[str, ...], check: bool) -> None:
             path.write_text(formatted, encoding="utf-8")
             click.echo(f"{path}: formatted")
     sys.exit(1 if failed or (check and unformatted) else 0)
+
+
+@click.command("diff")
+@click.argument("old", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("new", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--cases", "case_files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Test file whose cases to evaluate (repeatable; default: NEW's <name>.test.yaml).")
+@click.option("--exit-code", is_flag=True, help="Exit 1 when some decision changes.")
+def diff_command(old: Path, new: Path, case_files: tuple[Path, ...], exit_code: bool) -> None:
+    """List every case whose decision differs between policy OLD and policy NEW (action, agent, queue, rule…)."""
+    files = case_files or (new.with_name(new.name.removesuffix(".yaml") + TEST_SUFFIX),)
+    if not case_files and not files[0].exists():
+        raise click.UsageError(f"no --cases given and {files[0]} does not exist")
+    try:
+        cases = [case for file in files for case in load_suite(file).cases]
+    except PolicyError as error:
+        click.echo(str(error), err=True)
+        sys.exit(2)
+    with Policies() as policies:
+        try:
+            before, after = policies.get(old), policies.get(new)
+        except PolicyError as error:
+            click.echo(str(error), err=True)
+            sys.exit(2)
+        found = changes(before, after, cases)
+    for change in found:
+        click.echo(change.describe())
+    click.echo(f"{len(found)} of {len(cases)} cases change")
+    sys.exit(1 if exit_code and found else 0)
