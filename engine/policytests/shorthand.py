@@ -4,7 +4,8 @@
   `-7d`, `+1d2h`, `-7d1s`. Relative to the clock rather than to `now`, so that one case's times
   read the same whatever its `now`.
 - `agents` may be a mapping from agent id to `{status: online, max: 20, active: 3}` or to one line
-  of words, `online max=20 active=3 suspended`.
+  of words, `online max=20 active=3 suspended groups=aftersale+presale` (`+`, not a comma, so the
+  line also fits in a flow mapping).
 """
 from __future__ import annotations
 
@@ -85,13 +86,13 @@ def _words(agent_id: str, line: str, at: Path, result: Expanded) -> dict:
             known = [*STATUSES, *ROLES, *_FLAGS, *(f"{key}=" for key in _SETTINGS)]
             result.errors.append((at, f"agent `{agent_id}`: unknown word `{word}`{did_you_mean(word, known)}; "
                                       "write a status, main or sub, suspended, unlimited, max=N, active=N, "
-                                      "groups=A,B or last=TIME"))
+                                      "groups=A+B or last=TIME"))
     return agent
 
 
 def _setting(name: str, value: str, at: Path, result: Expanded) -> Any:
     if name == "groups":
-        return [group for group in value.split(",") if group]
+        return [group for group in value.split("+") if group]
     if name == "last":
         return value
     if value.isdigit():
