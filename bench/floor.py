@@ -1,0 +1,92 @@
+"""The floor: the shipped route policies' decisions written by hand in plain Python.
+
+No validation, no rule engine, no envelope: the least work that reaches the same decision. It
+trusts its input, so it only ever sees requests that Fenliu has accepted. `tests/test_bench_smoke.py`
+keeps it in agreement with the shipped policies as they change.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+ONLINE = ("online", "invisible")
+
+
+@dataclass(frozen=True)
+class FloorPolicy:
+    """What the floor needs to know of a shipped policy."""
+
+    name: str
+    unlimited_as: int          # params.capacity.max: an unlimited agent's maximum for saturation
+    returning_window_hours: float
+    groups: tuple[tuple[str, frozenset[str]], ...] = ()  # (group, entries); a group with no entries is the default
+
+
+KUAISHOU = FloorPolicy("kuaishou", unlimited_as=500, returning_window_hours=72)
+DOUYIN = FloorPolicy("douyin", unlimited_as=200, returning_window_hours=72,
+                     groups=(("aftersale", frozenset({"after_sales_page", "order_page"})), ("presale", frozenset())))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    action: str
+    agent_id: str | None = None
+    queue: str | None = None
+
+    @classmethod
+    def of_envelope(cls, envelope: dict) -> "Outcome":
+        decision = envelope["decision"]
+        return cls(decision["action"], decision["agent_id"], decision["queue"])
+
+
+def _group_of(policy: FloorPolicy, entry: str) -> str | None:
+    for name, entries in policy.groups:
+        if not entries or entry in entries:
+            return name
+    return None
+
+
+def decide(policy: FloorPolicy, request: dict) -> Outcome:
+    conversation = request["conversation"]
+    if conversation.get("internal"):
+        return Outcome("none")
+    agents = request["agents"]
+    unlimited_as = policy.unlimited_as
+
+    last = request["customer"].get("last_agent")
+    if last is not None:
+        now = datetime.fromisoformat(request["now"])
+        hours = (now - datetime.fromisoformat(last["at"])).total_seconds() / 3600
+        if hours <= policy.returning_window_hours:
+            for agent in agents:
+                if agent["id"] == last["id"]:
+                    if agent["status"] in ONLINE:
+                        return Outcome("assign", agent["id"])
+                    break
+
+    group = _group_of(policy, conversation.get("entry", "other")) if policy.groups else None
+    best: tuple | None = None
+    logged_in = False
+    for agent in agents:
+        status = agent["status"]
+        if status == "offline":
+            continue
+        logged_in = True
+        if status not in ONLINE or agent.get("suspended"):
+            continue
+        if group is not None and group not in agent.get("groups", ()):
+            continue
+        maximum = agent.get("max_sessions")
+        if maximum is None:
+            maximum = unlimited_as
+        active = agent.get("active", 0)
+        if active >= maximum:
+            continue
+        key = (active / maximum, active, agent["id"])
+        if best is None or key < best:
+            best = key
+    if best is not None:
+        return Outcome("assign", best[2])
+    if logged_in:
+        return Outcome("queue", queue=group or "shop")
+    return Outcome("offline_queue", queue="offline")
