@@ -1,0 +1,107 @@
+"""In-process cost of one route decision: Fenliu against the hand-written floor and zen-engine.
+
+Every request is checked for agreement first. Then, in each repeat, every contender decides
+every request once, each call timed on its own; the order of contenders rotates between repeats
+so that noise from the shared machine falls on all of them alike. A repeat yields a median and a
+p99 per contender and the ratio of each median to the floor's in that same repeat; the report
+gives the median of those over repeats with their spread.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+from time import perf_counter_ns
+from typing import Callable
+
+from engine import load_policy
+
+from . import floor
+from .agreement import assert_agree
+from .floor import Outcome
+from .requests_gen import generate
+from .stages import STAGES, staged_route
+from .stats import Spread, percentile
+from .zen_peer import ZenPeer
+
+ROOT = Path(__file__).resolve().parent.parent
+AGENT_COUNTS = (10, 50, 200)
+REQUESTS = {10: 1500, 50: 800, 200: 300}
+
+
+def time_each(decide: Callable[[dict], object], requests: list[dict]) -> list[float]:
+    """Microseconds per call, one sample per request."""
+    samples = []
+    for request in requests:
+        start = perf_counter_ns()
+        decide(request)
+        samples.append((perf_counter_ns() - start) / 1000)
+    return samples
+
+
+def bench_size(agents: int, repeats: int, scale: float) -> dict:
+    policy = load_policy(ROOT / "rules" / "kuaishou.yaml")
+    zen = ZenPeer()
+    requests = generate(agents, max(50, int(REQUESTS.get(agents, 300) * scale))).requests
+    assert_agree(policy, floor.KUAISHOU, requests, {"zen": zen.decide})
+    for request in requests:
+        outcome, _ = staged_route(policy, request)
+        assert outcome == Outcome.of_envelope(policy.evaluate(request)), request
+
+    contenders: dict[str, Callable[[dict], object]] = {
+        "floor": lambda request: floor.decide(floor.KUAISHOU, request),
+        "zen": zen.decide,
+        "fenliu": policy.evaluate,
+    }
+    names = list(contenders)
+    for name in names:  # warm-up: caches, branch predictors, lazily built tables
+        time_each(contenders[name], requests[:50])
+    medians: dict[str, list[float]] = {name: [] for name in names}
+    p99s: dict[str, list[float]] = {name: [] for name in names}
+    ratios: dict[str, list[float]] = {name: [] for name in names}
+    stages: dict[str, list[float]] = {stage: [] for stage in (*STAGES, "total")}
+    for repeat in range(repeats):
+        order = names[repeat % len(names):] + names[:repeat % len(names)]
+        for name in order:
+            samples = time_each(contenders[name], requests)
+            medians[name].append(statistics.median(samples))
+            p99s[name].append(percentile(samples, 99))
+        for name in names:
+            ratios[name].append(medians[name][-1] / medians["floor"][-1])
+        per_stage: dict[str, list[float]] = {stage: [] for stage in (*STAGES, "total")}
+        for request in requests:
+            _, times = staged_route(policy, request)
+            for stage in STAGES:
+                per_stage[stage].append(times.of(stage) / 1000)
+            per_stage["total"].append(times.total / 1000)
+        for stage, samples in per_stage.items():
+            stages[stage].append(statistics.mean(samples))
+    policy.close()
+    return {
+        "agents": agents,
+        "requests": len(requests),
+        "repeats": repeats,
+        "median_us": {name: Spread.of(values).as_dict() for name, values in medians.items()},
+        "p99_us": {name: Spread.of(values).as_dict() for name, values in p99s.items()},
+        "ratio_to_floor": {name: Spread.of(values).as_dict() for name, values in ratios.items()},
+        "stage_mean_us": {stage: Spread.of(values).as_dict() for stage, values in stages.items()},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the default request counts")
+    args = parser.parse_args()
+    results = [bench_size(agents, args.repeats, args.scale) for agents in AGENT_COUNTS]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"sizes": results}, indent=1))
+    for size in results:
+        line = ", ".join(f"{name} {Spread(**s).show()} µs" for name, s in size["median_us"].items())
+        print(f"{size['agents']} agents: {line}")
+
+
+if __name__ == "__main__":
+    main()
