@@ -4,7 +4,10 @@ from __future__ import annotations
 import os
 import time
 
+from typing import Any
+
 from flask import Flask, g, request
+from flask.json.provider import DefaultJSONProvider
 
 from . import decision_log, metrics
 from .endpoints import bp
@@ -19,9 +22,8 @@ def create_app(settings: Settings | None = None, *, watch: bool = True) -> Flask
     """Build the service; `watch=False` leaves reloading to explicit calls (tests, tools)."""
     settings = settings or Settings.from_env()
     app = Flask("fenliu")
+    app.json = _ReadableJSON(app)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.json.sort_keys = False
-    app.json.ensure_ascii = False
 
     registry = PolicyRegistry(settings.rules_dir, settings.yaml_limits)
     registry.on_change.append(metrics.record_refresh)
@@ -36,6 +38,23 @@ def create_app(settings: Settings | None = None, *, watch: bool = True) -> Flask
     app.register_blueprint(bp)
     _measure_requests(app)
     return app
+
+
+class _ReadableJSON(DefaultJSONProvider):
+    """Chinese names stay readable in answers; text UTF-8 cannot carry (a client's lone surrogate
+    escapes, echoed back) is answered in escaped form instead of failing."""
+
+    ensure_ascii = False
+    sort_keys = False
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        text = super().dumps(obj, **kwargs)
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                return super().dumps(obj, **{**kwargs, "ensure_ascii": True})
+        return text
 
 
 def _measure_requests(app: Flask) -> None:

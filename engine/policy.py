@@ -153,7 +153,7 @@ def _event_of(request: Any) -> EventKind:
     name = request.get("event")
     if name is None:
         raise RequestError([RequestIssue("event", f"is required: one of {', '.join(EVENTS)}")])
-    if name not in EVENTS:
+    if not isinstance(name, str) or name not in EVENTS:
         raise RequestError([RequestIssue("event", f"unknown event `{name}`{did_you_mean(str(name), EVENTS)}; "
                                                   f"known: {', '.join(EVENTS)}")])
     return EVENTS[name]

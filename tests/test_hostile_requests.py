@@ -118,3 +118,14 @@ def test_counts_outside_whole_numbers_are_400(client, value):
 def test_a_body_that_is_not_a_request_object_is_400(client, body):
     status, answer = _post(client, body)
     assert status == 400 and answer["error"]["code"] == "invalid_request"
+
+
+def test_lone_surrogate_escapes_are_answered_not_a_500(client):
+    data = json.dumps(route([agent("a1")])).replace('"id": "a1"', '"id": "\\udaa6"').encode()
+    status, body = _post(client, data)
+    assert status == 200 and body["decision"]["agent_id"] == "\udaa6"
+
+
+def test_lone_surrogates_in_a_validated_policy_are_answered_not_a_500(client):
+    response = client.post("/v1/policies/validate", data='{"\\udaa6": 1}', content_type="text/plain")
+    assert response.status_code == 200 and response.get_json()["valid"] is False
