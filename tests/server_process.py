@@ -22,9 +22,10 @@ def free_port() -> int:
 
 
 class RunningServer:
-    def __init__(self, rules_dir: Path, log_path: Path, *, workers: int = 2, env: dict[str, str] | None = None) -> None:
+    def __init__(self, rules_dir: Path, log_path: Path | str, *, workers: int = 2, env: dict[str, str] | None = None) -> None:
+        """`log_path` receives the server's output; `/dev/full` makes every log write fail."""
         self.rules_dir = rules_dir
-        self.log_path = log_path
+        self.log_path = Path(log_path)
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         command = [str(FENLIU), "serve", "--rules", str(rules_dir), "--port", str(self.port), "--workers", str(workers)]
@@ -51,7 +52,21 @@ class RunningServer:
         return self.base + path
 
     def log(self) -> str:
+        if not self.log_path.is_file():
+            return "(log not kept)"
         return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def worker_pids(self) -> set[int]:
+        children = set()
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == self.process.pid:
+                    children.add(int(entry.name))
+        return children
 
     def signal_master(self, signum: int) -> None:
         os.kill(self.process.pid, signum)
