@@ -28,7 +28,7 @@ def test_command(paths: tuple[str, ...], show_coverage: bool, fail_under: float 
         sys.exit(1)
     with Policies() as policies:
         report = run_files(files, policies)
-        for file, errors in report.broken.items():
+        for errors in report.broken.values():
             click.echo("\n".join(errors))
         for outcome in report.outcomes:
             if not outcome.passed:
