@@ -6,9 +6,12 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import NOW, ROOT, agent, route
 from engine import RequestError
+from engine.request import Reader, plain_agent, read_agent
 
 SCHEMA = json.loads((ROOT / "schemas" / "request.schema.json").read_text(encoding="utf-8"))
 EXAMPLES = sorted((ROOT / "docs" / "examples").glob("*.json"))
@@ -74,3 +77,22 @@ def test_schema_rejects_what_the_engine_rejects():
     bad = route([{"id": "a1", "status": "away"}])
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, SCHEMA)
+
+
+AGENT_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-2, 2), st.just(10**9), st.just(2.0),
+                         st.sampled_from(["", "a1", "online", "break", "main", "sub", "x" * 257, "2026-11-23T10:00:00Z"]),
+                         st.lists(st.sampled_from(["presale", "", 3]), max_size=2))
+AGENT_KEYS = st.sampled_from(["id", "role", "status", "suspended", "max_sessions", "active", "groups",
+                              "last_assigned_at", "colour"])
+
+
+@settings(max_examples=500)
+@given(st.dictionaries(AGENT_KEYS, AGENT_VALUES) | st.builds(lambda extra: {**agent("a1"), **extra},
+                                                             st.dictionaries(AGENT_KEYS, AGENT_VALUES, max_size=2)))
+def test_the_fast_agent_reader_agrees_with_the_careful_one(raw):
+    """`plain_agent` may only take agents `read_agent` reads without a complaint, and read them alike."""
+    reader = Reader()
+    careful = read_agent(reader, raw, "agents[0]")
+    fast = plain_agent(raw)
+    if fast is not None:
+        assert reader.issues == [] and fast == careful

@@ -178,13 +178,13 @@ def test_post_reload_reaches_every_worker_not_only_the_one_that_took_it(slow_pol
     _write(slow_poll_server.rules_dir, _policy_text("forced-http"))
     response = requests.post(slow_poll_server.url("/v1/reload"), timeout=10)
     assert response.json()["loaded"] == ["kuaishou"]
-    assert len(_seen_by_every_worker(slow_poll_server, _version_is("forced-http"), 1.0)) == WORKERS
+    assert len(_seen_by_every_worker(slow_poll_server, _version_is("forced-http"), RELOAD_SECONDS)) == WORKERS
 
 
 def test_sighup_reloads_every_worker_without_replacing_them(slow_poll_server):
     workers_before = {_evaluate(slow_poll_server).headers["X-Fenliu-Worker"] for _ in range(30)}
     _write(slow_poll_server.rules_dir, _policy_text("forced-hup"))
     slow_poll_server.signal_master(signal.SIGHUP)
-    seen = _seen_by_every_worker(slow_poll_server, _version_is("forced-hup"), 1.0)
+    seen = _seen_by_every_worker(slow_poll_server, _version_is("forced-hup"), RELOAD_SECONDS)
     assert len(seen) == WORKERS
     assert set(seen) == workers_before
