@@ -39,5 +39,6 @@ def server(tmp_path_factory):
 def test_fuzzing_every_endpoint_finds_no_server_error_and_no_undocumented_answer(server, tmp_path):
     result = subprocess.run(fuzz_command(server.base, EXAMPLES), capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-6000:]
+    print(result.stdout[-1200:])
     assert requests.get(server.url("/healthz"), timeout=5).status_code == 200
     assert "Traceback" not in server.log()
