@@ -85,6 +85,29 @@ def test_the_real_server_answers_every_endpoint(server):
     assert reload.status_code == 200 and "t0ken" not in server.log()
 
 
+def test_error_codes_batch_and_etag_on_the_real_server(server):
+    evaluate = server.url("/v1/policies/kuaishou/evaluate")
+    cases = [
+        (requests.post(evaluate, data=b"{", headers={"Content-Type": "application/json"}, timeout=5), 400),
+        (requests.post(evaluate, json={"event": "route"}, timeout=5), 400),
+        (requests.post(server.url("/v1/policies/nope/evaluate"), json=REQUEST, timeout=5), 404),
+        (requests.get(evaluate, timeout=5), 405),
+        (requests.post(evaluate, data=b"x" * (2 << 20), headers={"Content-Type": "application/json"}, timeout=5), 413),
+        (requests.post(evaluate, data=b"{}", headers={"Content-Type": "text/plain"}, timeout=5), 415),
+        (requests.post(server.url("/v1/reload"), headers={"Authorization": "Bearer wrong"}, timeout=5), 401),
+    ]
+    for response, status in cases:
+        assert response.status_code == status
+        assert set(response.json()["error"]) == {"code", "message", "details"}
+    batch = requests.post(evaluate, json={"requests": [REQUEST, {"event": "route"}, REQUEST]}, timeout=5).json()["results"]
+    assert ["decision" in item for item in batch] == [True, False, True]
+    first = requests.get(server.url("/v1/policies/kuaishou"), timeout=5)
+    again = requests.get(server.url("/v1/policies/kuaishou"), headers={"If-None-Match": first.headers["ETag"]}, timeout=5)
+    assert again.status_code == 304
+    validated = requests.post(server.url("/v1/policies/validate"), data=b"name: x\n", headers={"Content-Type": "application/yaml"}, timeout=5)
+    assert validated.json()["valid"] is False and validated.json()["errors"][0]["line"] == 1
+
+
 def test_metrics_add_up_over_both_workers(server):
     def decisions() -> float:
         text = requests.get(server.url("/metrics"), timeout=5).text
