@@ -25,7 +25,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--decisions", type=int, default=1_000_000)
     parser.add_argument("--agents", type=int, default=10)
-    parser.add_argument("--max-seconds", type=float, default=200.0)
+    parser.add_argument("--max-seconds", type=float, default=110.0)
     parser.add_argument("--every", type=int, default=10_000)
     args = parser.parse_args()
     policy = load_policy(ROOT / "rules" / "kuaishou.yaml")

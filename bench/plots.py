@@ -63,10 +63,10 @@ def stages(sizes: list[dict], path: Path) -> Path:
     labels = [f"{size['agents']} agents" for size in sizes]
     bottoms = [0.0] * len(sizes)
     for stage in STAGES:
-        heights = [size["stage_mean_us"][stage]["median"] for size in sizes]
+        heights = [size["stage_median_us"][stage]["median"] for size in sizes]
         axes.bar(labels, heights, bottom=bottoms, label=stage)
         bottoms = [b + h for b, h in zip(bottoms, heights)]
-    axes.set(ylabel="µs per decision (mean per repeat, median over repeats)",
+    axes.set(ylabel="µs per decision (stage medians)",
              title="Where Policy.evaluate spends its time")
     axes.legend()
     return _save(figure, path)

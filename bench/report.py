@@ -141,8 +141,9 @@ def _inprocess(results: dict) -> list[str]:
         "### Where Fenliu's time goes",
         "",
         "The stages of `Policy.evaluate`, each timed separately by calling the engine's internal functions",
-        "in the same order (`bench/stages.py`; the engine carries no timing code). Mean µs per decision in a",
-        "repeat, median over repeats [IQR]; share of the staged total.",
+        "in the same order (`bench/stages.py`; the engine carries no timing code). Per stage: the median µs",
+        "over a repeat's requests, then the median over repeats [IQR], and its share of the median staged",
+        "total (medians need not add up exactly to the total's median).",
         "",
         "| stage | what | " + " | ".join(f"{size['agents']} agents" for size in results["sizes"]) + " |",
         "|---|---|" + "---:|" * len(results["sizes"]),
@@ -150,10 +151,10 @@ def _inprocess(results: dict) -> list[str]:
     for stage in (*STAGES, "total"):
         cells = []
         for size in results["sizes"]:
-            spread = _s(size["stage_mean_us"][stage])
-            share = spread.median / size["stage_mean_us"]["total"]["median"]
+            spread = _s(size["stage_median_us"][stage])
+            share = spread.median / size["stage_median_us"]["total"]["median"]
             cells.append(f"{spread.show()} ({share:.0%})" if stage != "total" else spread.show())
-        meaning = STAGE_MEANING.get(stage, "sum of the stages")
+        meaning = STAGE_MEANING.get(stage, "all stages of one decision")
         lines.append(f"| {stage} | {meaning} | " + " | ".join(cells) + " |")
     lines += ["", "![stages](docs/bench-stages.png)", ""]
     return lines

@@ -89,8 +89,8 @@ def by_rules(repeats: int, request_count: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--agent-budget", type=int, default=40_000, help="requests × agents per size")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--agent-budget", type=int, default=25_000, help="requests × agents per size")
     parser.add_argument("--rule-requests", type=int, default=200)
     args = parser.parse_args()
     results = {"repeats": args.repeats, "agents": by_agents(args.repeats, args.agent_budget),
