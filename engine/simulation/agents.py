@@ -1,0 +1,91 @@
+"""How simulated agents behave: how fast they answer, and how they finish conversations.
+
+- **Reply time.** An agent answers a buyer's message after
+  `reply_median_seconds × (1 + reply_load_factor × (active − 1)) × reply_speed × luck`, where
+  `active` is how many conversations the agent holds when the message lands in its list,
+  `reply_speed` is the agent's own multiplier from the roster, and `luck` is lognormal with
+  median 1 and spread `reply_sigma`. A fuller list means slower answers: this is how a flood of
+  conversations wrecks an agent's 3-minute reply rate (B2, B19).
+- **Finishing.** A share `manual_close_share` of conversations is closed by hand (ESC) a wrap-up
+  time after each of the agent's replies (lognormal, median `wrap_up_median_seconds`); if the
+  buyer wrote again meanwhile the close is refused (B17) and the agent tries again after its next
+  reply. The rest are left to the policy's automatic close after the buyer's silence.
+- **Breaks and log-outs.** On break an agent keeps answering the conversations it holds but gets
+  no new ones (B1). Logging out, it hands every unanswered conversation over to the first
+  candidate the policy's `transfer` rules name (B16), when `transfer_on_logout`; answered ones
+  stay and close by themselves. Messages for an agent who is offline wait for its return.
+
+All luck is drawn up front from `random.Random(seed)`, per conversation in trace order, so every
+policy of a comparison meets the same buyers with the same luck and only the policy differs.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, fields
+from typing import Any, Sequence
+
+from .errors import InputIssue, SimulationInputError
+from .trace import Arrival
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    reply_median_seconds: float = 30.0
+    reply_load_factor: float = 0.08
+    reply_sigma: float = 0.7
+    manual_close_share: float = 0.6
+    wrap_up_median_seconds: float = 45.0
+    wrap_up_sigma: float = 0.9
+    transfer_on_logout: bool = True
+
+    def reply_delay(self, active: int, speed: float, luck: float) -> float:
+        return self.reply_median_seconds * (1 + self.reply_load_factor * max(0, active - 1)) * speed * luck
+
+    def wrap_up(self, luck: float) -> float:
+        return self.wrap_up_median_seconds * luck
+
+
+_LIMITS = {
+    "reply_median_seconds": (0.0, 3600.0), "reply_load_factor": (0.0, 10.0), "reply_sigma": (0.0, 3.0),
+    "manual_close_share": (0.0, 1.0), "wrap_up_median_seconds": (0.0, 3600.0), "wrap_up_sigma": (0.0, 3.0),
+}
+
+
+def behaviour_from_dict(data: Any, source: str = "behaviour") -> Behaviour:
+    """Behaviour parameters from JSON; every field optional, each checked against a sane range."""
+    if not isinstance(data, dict):
+        raise SimulationInputError([InputIssue(source, 0, "", "must be an object")])
+    known = {field.name for field in fields(Behaviour)}
+    issues = [InputIssue(source, 0, key, "unknown parameter") for key in data if key not in known]
+    for key, (low, high) in _LIMITS.items():
+        value = data.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not low <= value <= high):
+            issues.append(InputIssue(source, 0, key, f"must be a number from {low:g} to {high:g}"))
+    if not isinstance(data.get("transfer_on_logout", True), bool):
+        issues.append(InputIssue(source, 0, "transfer_on_logout", "must be true or false"))
+    if issues:
+        raise SimulationInputError(issues)
+    return Behaviour(**data)
+
+
+@dataclass(frozen=True, slots=True)
+class Luck:
+    """One conversation's draws: closed by hand or not, and a factor for each reply and wrap-up."""
+
+    manual: bool
+    reply: tuple[float, ...]
+    wrap_up: tuple[float, ...]
+
+
+def draw_luck(trace: Sequence[Arrival], behaviour: Behaviour, seed: int) -> list[Luck]:
+    rng = random.Random(seed)
+    luck = []
+    for arrival in trace:
+        replies = 1 + len(arrival.follow_ups)
+        luck.append(Luck(
+            manual=rng.random() < behaviour.manual_close_share,
+            reply=tuple(rng.lognormvariate(0.0, behaviour.reply_sigma) for _ in range(replies)),
+            wrap_up=tuple(rng.lognormvariate(0.0, behaviour.wrap_up_sigma) for _ in range(replies)),
+        ))
+    return luck

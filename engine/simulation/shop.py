@@ -1,0 +1,541 @@
+"""The discrete-event loop: one shop, one policy, one trace. Every decision is the policy's own
+answer to an evaluate request (route, dequeue, transfer, close, agent_settings); the loop only
+keeps the state the platform would keep and moves the clock from event to event.
+
+What the platform does between decisions, following the domain:
+- a new conversation is routed (B5–B13): assigned, queued in a pool, put in the offline queue,
+  held for the main account, diverted, or not routed (internal);
+- whenever a slot frees (a close, a raised maximum, a lifted suspension) or an agent logs in,
+  the queues are offered to the policy's `dequeue` rules (B14, B15), which also expire offline
+  messages past the TTL;
+- conversations held for an agent are routed again when that agent logs in (B6);
+- the automatic close is checked the policy's `auto_close_minutes` after the agent's last
+  message, and again every few minutes while the policy keeps it open (B17).
+
+Requests list the agents who are logged in, plus the main account and the buyer's last agent
+whatever their status: offline sub-accounts can never be chosen, and leaving them out keeps a
+100-agent shop's requests small. Facts that count listed agents (`shop.agents`) count only these.
+"""
+from __future__ import annotations
+
+import heapq
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from itertools import islice
+
+from ..policy import Policy
+from .agents import Behaviour, Luck
+from .errors import SimulationLimitError
+from .roster import Change, Roster, Setting, timeline
+from .trace import Arrival
+
+# Event kinds, in the order they are handled when they fall on the same instant.
+CHANGE, REPLY, BUYER, CLOSE, AUTO_CLOSE, SAMPLE = range(6)
+OFFLINE = "offline"
+AUTO_CLOSE_RECHECK = 300.0
+AUTO_CLOSE_GIVE_UP = 6 * 3600.0  # the longest automatic close any platform allows (Kuaishou 360 min)
+DEQUEUE_MARGIN = 5  # queued conversations offered beyond the free slots, for rules that skip some
+
+
+@dataclass(slots=True, eq=False)
+class AgentState:
+    id: str
+    role: str
+    groups: tuple[str, ...]
+    speed: float
+    status: str
+    max_sessions: int | None
+    suspended: bool
+    conversations: dict[int, None] = field(default_factory=dict)
+    last_assigned: str | None = None
+    entered: int = 0
+    on_time: int = 0
+    peak_active: int = 0
+    deferred: list[int] = field(default_factory=list)
+    cached: dict | None = None
+
+    @property
+    def online(self) -> bool:
+        return self.status in ("online", "invisible")
+
+    @property
+    def logged_in(self) -> bool:
+        return self.status != "offline"
+
+    def request(self, with_last_assigned: bool, with_groups: bool) -> dict:
+        """This agent as an evaluate request lists it, rebuilt only after it changed."""
+        if self.cached is None:
+            data: dict = {"id": self.id, "status": self.status, "active": len(self.conversations)}
+            if self.role == "main":
+                data["role"] = "main"
+            if self.max_sessions is not None:
+                data["max_sessions"] = self.max_sessions
+            if self.suspended:
+                data["suspended"] = True
+            if self.groups and with_groups:
+                data["groups"] = list(self.groups)
+            if with_last_assigned and self.last_assigned:
+                data["last_assigned_at"] = self.last_assigned
+            self.cached = data
+        return self.cached
+
+
+@dataclass(slots=True, eq=False)
+class ConversationState:
+    arrival: Arrival
+    t0: float
+    luck: Luck
+    state: str = "new"
+    routed: str = ""
+    agent: AgentState | None = None
+    first_agent: str | None = None
+    returning_to: str | None = None
+    entered_at: float = 0.0
+    answered_here: bool = False
+    first_reply_at: float | None = None
+    replies: int = 0
+    messages: int = 1
+    last_from: str = "customer"
+    last_at: float = 0.0
+    queue: str | None = None
+    enqueued_at: float = 0.0
+    enqueued_iso: str = ""
+    waited: float | None = None
+    closed_by: str | None = None
+    transfers: int = 0
+    requested: dict | None = None
+
+
+@dataclass
+class Outcome:
+    """Everything the KPIs are computed from; kpis.py turns it into the result."""
+
+    start: datetime
+    end: float
+    zone: tzinfo
+    sla: float
+    conversations: list[ConversationState]
+    agents: list[AgentState]
+    samples: list[tuple[float, int, int, int, tuple[float | None, ...]]]
+    decisions: dict[str, int]
+    warnings: dict[str, int]
+    rejected_settings: list[dict]
+    expired: int
+    refused_closes: int
+    transfers: int
+    after_close: int
+
+
+class Shop:
+    def __init__(self, trace: list[Arrival], luck: list[Luck], roster: Roster, policy: Policy,
+                 behaviour: Behaviour, *, sample_seconds: float, drain_seconds: float,
+                 deadline: float | None = None, progress: Callable[[float], None] | None = None) -> None:
+        self.policy = policy
+        params = policy.document.params
+        self.sla = float(params.reply_sla_seconds)
+        self.auto_close = float(params.auto_close_minutes) * 60
+        self.window = float(params.returning_window_hours) * 3600
+        self.ttl = float(params.offline_message_ttl_days) * 86400
+        self.unlimited_slots = params.dequeue_cap_unlimited
+        self.unlimited_as = params.capacity.max
+        # Fields no rule of this policy can look at are left out of requests: they cost time to read.
+        self.round_robin = any(rule.then.strategy == "round_robin" for rule in policy.document.rules)
+        self.grouped = bool(policy.document.groups)
+        self.behaviour = behaviour
+        self.deadline, self.progress = deadline, progress
+
+        self.zone = roster.timezone or trace[0].at.tzinfo
+        self.start = trace[0].at.astimezone(self.zone)
+        self.horizon = (trace[-1].at - trace[0].at).total_seconds() + drain_seconds
+        self.sample_seconds = sample_seconds
+        self.conversations = [ConversationState(a, (a.at - self.start).total_seconds(), lk) for a, lk in zip(trace, luck)]
+        self.by_id = {c.arrival.conversation: index for index, c in enumerate(self.conversations)}
+        self.customers: dict[str, tuple[str, float]] = {}
+
+        self.heap: list[tuple[float, int, int, int, int]] = []
+        self.seq = 0
+        self.now = 0.0
+        initial, changes = timeline(roster, self.start, self.start + timedelta(seconds=self.horizon), self.zone)
+        self.agents = [AgentState(a.id, a.role, a.groups, a.reply_speed, "offline", None, False) for a in roster.agents]
+        self.by_agent = {agent.id: agent for agent in self.agents}
+        self.main = next((agent for agent in self.agents if agent.role == "main"), None)
+        self.changes: list[tuple[str, Change]] = []
+        self.initial = initial
+        for moment, agent_id, change in changes:
+            self._push((moment - self.start).total_seconds(), CHANGE, len(self.changes))
+            self.changes.append((agent_id, change))
+        self.logged: list[AgentState] = []
+        self.queues: dict[str, dict[int, None]] = {}
+        self.held: dict[str, list[int]] = {}
+        self.live = 0
+
+        self.decisions = {"route": 0, "dequeue": 0, "transfer": 0, "close": 0, "agent_settings": 0}
+        self.warnings: dict[str, int] = {}
+        self.rejected: list[dict] = []
+        self.samples: list[tuple[float, int, int, int, tuple[float | None, ...]]] = []
+        self.expired = self.refused = self.transfers = self.after_close = 0
+
+    # ---- the loop ------------------------------------------------------------------------
+
+    def run(self) -> Outcome:
+        for agent in self.agents:
+            setting = self.initial[agent.id]
+            self._settings(agent, setting, initial=True)
+        self._relist()
+        self._push(0.0, SAMPLE, 0)
+        handlers = {CHANGE: self._on_change, REPLY: self._on_reply, BUYER: self._on_buyer,
+                    CLOSE: self._on_close_attempt, AUTO_CLOSE: self._on_auto_close, SAMPLE: self._on_sample}
+        conversations, heap = self.conversations, self.heap
+        arrived, total = 0, len(conversations)
+        steps = 0
+        while True:
+            next_arrival = conversations[arrived].t0 if arrived < total else float("inf")
+            next_event = heap[0][0] if heap else float("inf")
+            if arrived == total and self.live == 0:
+                break
+            if min(next_arrival, next_event) > self.horizon:
+                self.now = self.horizon
+                break
+            if next_event <= next_arrival:
+                self.now, _, kind, a, b = heapq.heappop(heap)
+                handlers[kind](a, b)
+            else:
+                self.now = next_arrival
+                self._route(arrived)
+                arrived += 1
+            steps += 1
+            if steps % 2048 == 0:
+                if self.deadline is not None and time.monotonic() > self.deadline:
+                    raise SimulationLimitError("the simulation ran past its time limit")
+                if self.progress is not None:
+                    self.progress(arrived / total)
+        if self.progress is not None:
+            self.progress(1.0)
+        return Outcome(self.start, self.now, self.zone, self.sla, conversations, self.agents, self.samples,
+                       self.decisions, self.warnings, self.rejected, self.expired, self.refused, self.transfers,
+                       self.after_close)
+
+    def _push(self, at: float, kind: int, a: int, b: int = 0) -> None:
+        self.seq += 1
+        heapq.heappush(self.heap, (at, self.seq, kind, a, b))
+
+    def _iso(self, at: float) -> str:
+        return (self.start + timedelta(seconds=at)).isoformat()
+
+    def _evaluate(self, request: dict) -> dict:
+        self.decisions[request["event"]] += 1
+        envelope = self.policy.evaluate(request)
+        for warning in envelope["warnings"]:
+            self.warnings[warning["code"]] = self.warnings.get(warning["code"], 0) + 1
+        return envelope["decision"]
+
+    def _listed(self, *extra: AgentState | None) -> list[dict]:
+        listed = [agent.request(self.round_robin, self.grouped) for agent in self.logged]
+        for agent in dict.fromkeys(a for a in extra if a is not None and not a.logged_in):
+            listed.append(agent.request(self.round_robin, self.grouped))
+        return listed
+
+    def _relist(self) -> None:
+        self.logged = [agent for agent in self.agents if agent.logged_in]
+
+    # ---- routing (B5–B13) ----------------------------------------------------------------
+
+    def _route(self, index: int, *, again: bool = False) -> None:
+        conversation = self.conversations[index]
+        arrival = conversation.arrival
+        customer: dict = {"id": arrival.customer}
+        if arrival.private_contact:
+            customer["private_contact"] = True
+        if arrival.tags:
+            customer["tags"] = list(arrival.tags)
+        last = self._last_contact(arrival)
+        last_agent = None
+        if last is not None:
+            customer["last_agent"] = {"id": last[0], "at": self._iso(last[1])}
+            last_agent = self.by_agent.get(last[0])
+            if not again and 0 <= self.now - last[1] <= self.window:
+                conversation.returning_to = last[0]
+        decision = self._evaluate({"event": "route", "now": self._iso(self.now),
+                                   "conversation": self._conversation_request(conversation), "customer": customer,
+                                   "agents": self._listed(self.main, last_agent)})
+        action = decision["action"]
+        if not again:
+            conversation.routed = action
+            self.live += 1
+        if action == "assign":
+            self._enter(index, self.by_agent[decision["agent_id"]])
+        elif action == "queue":
+            self._enqueue(index, decision["queue"])
+        elif action == "offline_queue":
+            self._enqueue(index, OFFLINE)
+        elif action == "hold":
+            self._start_wait(conversation)
+            conversation.state = "held"
+            self.held.setdefault(decision["agent_id"], []).append(index)
+        else:
+            conversation.state = "diverted" if action == "divert" else "not_routed"
+            self.live -= 1
+
+    def _last_contact(self, arrival: Arrival) -> tuple[str, float] | None:
+        seen = self.customers.get(arrival.customer)
+        if seen is not None:
+            return seen
+        if arrival.last_agent is not None:
+            return arrival.last_agent[0], (arrival.last_agent[1] - self.start).total_seconds()
+        return None
+
+    def _conversation_request(self, conversation: ConversationState) -> dict:
+        if conversation.requested is None:
+            arrival = conversation.arrival
+            data: dict = {"id": arrival.conversation, "entry": arrival.entry}
+            if arrival.category is not None:
+                data["category"] = arrival.category
+            if arrival.to_main:
+                data["to_main"] = True
+            if arrival.internal:
+                data["internal"] = True
+            conversation.requested = data
+        return conversation.requested
+
+    def _start_wait(self, conversation: ConversationState) -> None:
+        if conversation.state == "new":
+            conversation.enqueued_at = self.now
+            conversation.enqueued_iso = self._iso(self.now)
+
+    def _enqueue(self, index: int, queue: str) -> None:
+        conversation = self.conversations[index]
+        self._start_wait(conversation)
+        conversation.state = "offline" if queue == OFFLINE else "queued"
+        conversation.queue = queue
+        self.queues.setdefault(queue, {})[index] = None
+
+    def _enter(self, index: int, agent: AgentState) -> None:
+        """The conversation enters the agent's list: the agent's own 3-minute clock starts (B19)."""
+        conversation = self.conversations[index]
+        if conversation.state in ("queued", "offline", "held") and conversation.waited is None:
+            conversation.waited = self.now - conversation.enqueued_at
+        conversation.state = "open"
+        conversation.agent = agent
+        conversation.first_agent = conversation.first_agent or agent.id
+        conversation.entered_at = self.now
+        conversation.answered_here = False
+        agent.conversations[index] = None
+        agent.entered += 1
+        agent.peak_active = max(agent.peak_active, len(agent.conversations))
+        agent.last_assigned = self._iso(self.now) if self.round_robin else None
+        agent.cached = None
+        if conversation.last_from == "customer":
+            self._schedule_reply(index, agent)
+
+    def _schedule_reply(self, index: int, agent: AgentState) -> None:
+        if not agent.logged_in:
+            agent.deferred.append(index)
+            return
+        conversation = self.conversations[index]
+        luck = conversation.luck.reply[min(conversation.replies, len(conversation.luck.reply) - 1)]
+        delay = self.behaviour.reply_delay(len(agent.conversations), agent.speed, luck)
+        self._push(self.now + delay, REPLY, index, conversation.messages)
+
+    # ---- the conversation ----------------------------------------------------------------
+
+    def _on_reply(self, index: int, message: int) -> None:
+        conversation = self.conversations[index]
+        agent = conversation.agent
+        if conversation.state != "open" or message != conversation.messages or conversation.last_from != "customer":
+            return
+        if agent is None or not agent.logged_in:
+            if agent is not None:
+                agent.deferred.append(index)
+            return
+        if conversation.first_reply_at is None:
+            conversation.first_reply_at = self.now
+        if not conversation.answered_here:
+            conversation.answered_here = True
+            agent.on_time += self.now - conversation.entered_at <= self.sla
+        conversation.last_from, conversation.last_at = "agent", self.now
+        self.customers[conversation.arrival.customer] = (agent.id, self.now)
+        reply = conversation.replies
+        conversation.replies += 1
+        follow_ups = conversation.arrival.follow_ups
+        if reply < len(follow_ups):
+            self._push(self.now + follow_ups[reply], BUYER, index, 0)
+        self._push(self.now + self.auto_close, AUTO_CLOSE, index, conversation.messages)
+        if conversation.luck.manual:
+            wrap = conversation.luck.wrap_up[min(reply, len(conversation.luck.wrap_up) - 1)]
+            self._push(self.now + self.behaviour.wrap_up(wrap), CLOSE, index, conversation.replies)
+
+    def _on_buyer(self, index: int, _: int) -> None:
+        conversation = self.conversations[index]
+        if conversation.state != "open":
+            self.after_close += 1
+            return
+        conversation.messages += 1
+        conversation.last_from, conversation.last_at = "customer", self.now
+        self._schedule_reply(index, conversation.agent)
+
+    def _close_request(self, conversation: ConversationState, manual: bool) -> dict:
+        return {"event": "close", "now": self._iso(self.now), "manual": manual,
+                "conversation": {"id": conversation.arrival.conversation,
+                                 "last_message": {"from": conversation.last_from,
+                                                  "at": self._iso(conversation.last_at)}}}
+
+    def _on_close_attempt(self, index: int, replies: int) -> None:
+        """ESC a wrap-up time after a reply; refused when the buyer has written since (B17)."""
+        conversation = self.conversations[index]
+        if conversation.state != "open" or replies != conversation.replies:
+            return
+        action = self._evaluate(self._close_request(conversation, True))["action"]
+        if action == "close":
+            self._close(index, "manual")
+        elif action == "refuse":
+            self.refused += 1
+
+    def _on_auto_close(self, index: int, messages: int) -> None:
+        conversation = self.conversations[index]
+        if conversation.state != "open" or messages != conversation.messages:
+            return
+        action = self._evaluate(self._close_request(conversation, False))["action"]
+        if action == "close":
+            self._close(index, "auto")
+        elif self.now - conversation.last_at < AUTO_CLOSE_GIVE_UP:
+            self._push(self.now + AUTO_CLOSE_RECHECK, AUTO_CLOSE, index, messages)
+
+    def _close(self, index: int, how: str) -> None:
+        conversation = self.conversations[index]
+        agent = conversation.agent
+        conversation.state, conversation.closed_by = "closed", how
+        self.live -= 1
+        if agent is not None:
+            del agent.conversations[index]
+            agent.cached = None
+        self._dequeue()
+
+    # ---- after arrival (B14, B15) --------------------------------------------------------
+
+    def _free_slots(self) -> int:
+        slots = 0
+        for agent in self.logged:
+            if agent.online and not agent.suspended:
+                if agent.max_sessions is None:
+                    slots += self.unlimited_slots
+                else:
+                    slots += max(0, agent.max_sessions - len(agent.conversations))
+        return slots
+
+    def _dequeue(self) -> None:
+        if not any(self.queues.values()):
+            return
+        slots = self._free_slots()
+        if slots == 0:
+            return
+        offered: list[int] = []
+        for name, queue in self.queues.items():
+            expired = 0
+            if name == OFFLINE:
+                for index in queue:
+                    if self.now - self.conversations[index].enqueued_at <= self.ttl:
+                        break
+                    expired += 1
+            offered.extend(islice(queue, expired + slots + DEQUEUE_MARGIN))
+        items = []
+        for index in offered:
+            conversation = self.conversations[index]
+            customer: dict = {"id": conversation.arrival.customer}
+            last = self._last_contact(conversation.arrival)
+            if last is not None:
+                customer["last_agent"] = {"id": last[0], "at": self._iso(last[1])}
+            item = {"conversation": self._conversation_request(conversation), "customer": customer,
+                    "enqueued_at": conversation.enqueued_iso}
+            if conversation.queue == OFFLINE:
+                item["offline"] = True
+            else:
+                item["queue"] = conversation.queue
+            items.append(item)
+        decision = self._evaluate({"event": "dequeue", "now": self._iso(self.now), "agents": self._listed(),
+                                   "queue": items})
+        for conversation_id in decision.get("expired", []):
+            index = self.by_id[conversation_id]
+            conversation = self.conversations[index]
+            del self.queues[conversation.queue][index]
+            conversation.state = "expired"
+            self.live -= 1
+            self.expired += 1
+        for assignment in decision.get("assignments", []):
+            index = self.by_id[assignment["conversation_id"]]
+            del self.queues[self.conversations[index].queue][index]
+            self._enter(index, self.by_agent[assignment["agent_id"]])
+
+    # ---- the roster (B1, B2, B15, B16) ---------------------------------------------------
+
+    def _on_change(self, position: int, _: int) -> None:
+        agent_id, change = self.changes[position]
+        agent = self.by_agent[agent_id]
+        current = Setting(agent.status, agent.max_sessions, agent.suspended)
+        self._settings(agent, current.changed_by(change))
+
+    def _settings(self, agent: AgentState, wanted: Setting, *, initial: bool = False) -> None:
+        """Ask the policy's agent_settings rules; a rejected maximum is not applied (B2)."""
+        maximum: int | str | None = "suspended" if wanted.suspended else wanted.max_sessions
+        decision = self._evaluate({"event": "agent_settings", "now": self._iso(self.now),
+                                   "agent": {"id": agent.id, "status": wanted.status, "max_sessions": maximum}})
+        was_online, old_max, old_suspended = agent.online, agent.max_sessions, agent.suspended
+        if decision["action"] != "accept":
+            self.rejected.append({"agent_id": agent.id, "at": self._iso(self.now), "max_sessions": wanted.max_sessions,
+                                  "reason": decision.get("reason", "")})
+            wanted = Setting(wanted.status, agent.max_sessions, wanted.suspended)
+        if wanted.status == "offline" and agent.logged_in and not initial:
+            self._hand_over(agent)
+        logged_before = agent.logged_in
+        agent.status, agent.max_sessions, agent.suspended = wanted.status, wanted.max_sessions, wanted.suspended
+        agent.cached = None
+        if initial:
+            return
+        if agent.logged_in != logged_before:
+            self._relist()
+        if agent.logged_in and agent.deferred:
+            deferred, agent.deferred = agent.deferred, []
+            for index in deferred:
+                if self.conversations[index].agent is agent and self.conversations[index].state == "open":
+                    self._schedule_reply(index, agent)
+        came_online = agent.online and not was_online
+        if came_online:
+            for index in self.held.pop(agent.id, []):
+                self._route(index, again=True)
+        raised = (old_max is not None and (agent.max_sessions is None or agent.max_sessions > old_max)) \
+            or (old_suspended and not agent.suspended)
+        if came_online or (agent.online and raised):
+            self._dequeue()
+
+    def _hand_over(self, agent: AgentState) -> None:
+        """Logging out: each unanswered conversation goes to the policy's first transfer candidate (B16)."""
+        if not self.behaviour.transfer_on_logout:
+            return
+        for index in [i for i in agent.conversations if self.conversations[i].last_from == "customer"]:
+            conversation = self.conversations[index]
+            decision = self._evaluate({"event": "transfer", "now": self._iso(self.now),
+                                       "conversation": {"id": conversation.arrival.conversation},
+                                       "from_agent": agent.id, "agents": self._listed(agent)})
+            candidates = decision.get("candidates", [])
+            if not candidates:
+                continue
+            if not conversation.answered_here and self.now - conversation.entered_at < self.sla:
+                agent.entered -= 1  # left the list before its clock ran out: counts for neither side
+            del agent.conversations[index]
+            agent.cached = None
+            conversation.transfers += 1
+            self.transfers += 1
+            self._enter(index, self.by_agent[candidates[0]])
+
+    def _on_sample(self, _: int, __: int) -> None:
+        queued = sum(len(q) for name, q in self.queues.items() if name != OFFLINE)
+        offline = len(self.queues.get(OFFLINE, {}))
+        held = sum(len(items) for items in self.held.values())
+        saturation = tuple(
+            (len(agent.conversations) / (agent.max_sessions or self.unlimited_as)) if agent.logged_in else None
+            for agent in self.agents
+        )
+        self.samples.append((self.now, queued, offline, held, saturation))
+        if self.now + self.sample_seconds <= self.horizon:
+            self._push(self.now + self.sample_seconds, SAMPLE, 0)

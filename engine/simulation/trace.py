@@ -1,0 +1,188 @@
+"""Traffic traces: one buyer conversation per JSON line (`schemas/simulation-trace.schema.json`).
+
+Lines are checked by hand rather than through jsonschema because a day's trace has 100,000 of
+them; tests hold this reader and the published schema in agreement.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..request import ENTRIES
+from ..suggestions import did_you_mean
+from .errors import InputIssue, SimulationInputError
+
+FIELDS = ("at", "conversation", "customer", "entry", "category", "tags", "private_contact", "to_main", "internal",
+          "follow_ups", "last_agent")
+MAX_FOLLOW_UPS = 50
+MAX_FOLLOW_UP_SECONDS = 86_400
+MAX_ISSUES = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """A buyer's first message, and how long the buyer takes to write back after each agent reply."""
+
+    at: datetime
+    conversation: str
+    customer: str
+    entry: str = "other"
+    category: str | None = None
+    tags: tuple[str, ...] = ()
+    private_contact: bool = False
+    to_main: bool = False
+    internal: bool = False
+    follow_ups: tuple[float, ...] = ()
+    last_agent: tuple[str, datetime] | None = None  # a contact from before the trace began (B7)
+
+
+class _LineReader:
+    def __init__(self, file: str, line: int, issues: list[InputIssue]) -> None:
+        self.file, self.line, self.issues = file, line, issues
+
+    def fail(self, path: str, message: str) -> None:
+        self.issues.append(InputIssue(self.file, self.line, path, message))
+
+    def string(self, data: dict, key: str, default: str | None) -> str | None:
+        value = data.get(key, default)
+        if value is None and default is None:
+            return None
+        if isinstance(value, str) and 0 < len(value) <= 256:
+            return value
+        self.fail(key, "must be a string of 1 to 256 characters")
+        return default
+
+    def flag(self, data: dict, key: str) -> bool:
+        value = data.get(key, False)
+        if isinstance(value, bool):
+            return value
+        self.fail(key, "must be true or false")
+        return False
+
+    def moment(self, value: Any, path: str) -> datetime | None:
+        try:
+            moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            moment = None
+        if moment is None:
+            self.fail(path, "must be an ISO 8601 date-time such as 2026-11-23T09:00:00+08:00")
+        elif moment.tzinfo is None:
+            self.fail(path, "needs a time zone (for example +08:00 or Z)")
+            return None
+        return moment
+
+
+def read_line(data: Any, file: str, line: int, issues: list[InputIssue]) -> Arrival | None:
+    """One trace line (already JSON-decoded) → an Arrival, or None with the problems added to `issues`."""
+    reader = _LineReader(file, line, issues)
+    if not isinstance(data, dict):
+        reader.fail("", "each line must be a JSON object")
+        return None
+    before = len(issues)
+    for key in data:
+        if key not in FIELDS:
+            reader.fail(key, f"unknown field{did_you_mean(key, FIELDS)}")
+    for key in ("at", "customer"):
+        if key not in data:
+            reader.fail(key, "is required")
+    at = reader.moment(data.get("at"), "at") if "at" in data else None
+    entry = data.get("entry", "other")
+    if entry not in ENTRIES:
+        reader.fail("entry", f"must be one of {', '.join(ENTRIES)}, not {entry!r}")
+    tags = data.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(tag, str) and 0 < len(tag) <= 256 for tag in tags):
+        reader.fail("tags", "must be a list of strings")
+        tags = []
+    arrival = Arrival(
+        at=at,  # type: ignore[arg-type]  # checked below with every other problem
+        conversation=reader.string(data, "conversation", f"c{line}") or "",
+        customer=reader.string(data, "customer", "") or "",
+        entry=entry if entry in ENTRIES else "other",
+        category=reader.string(data, "category", None),
+        tags=tuple(tags),
+        private_contact=reader.flag(data, "private_contact"),
+        to_main=reader.flag(data, "to_main"),
+        internal=reader.flag(data, "internal"),
+        follow_ups=_follow_ups(reader, data.get("follow_ups", [])),
+        last_agent=_last_agent(reader, data.get("last_agent")),
+    )
+    return arrival if len(issues) == before else None
+
+
+def _follow_ups(reader: _LineReader, value: Any) -> tuple[float, ...]:
+    if (isinstance(value, list) and len(value) <= MAX_FOLLOW_UPS
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= MAX_FOLLOW_UP_SECONDS
+                    for v in value)):
+        return tuple(float(v) for v in value)
+    reader.fail("follow_ups", f"must be a list of at most {MAX_FOLLOW_UPS} numbers of seconds, "
+                              f"each from 0 to {MAX_FOLLOW_UP_SECONDS}")
+    return ()
+
+
+def _last_agent(reader: _LineReader, value: Any) -> tuple[str, datetime] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) != {"id", "at"}:
+        reader.fail("last_agent", "must be an object with exactly `id` and `at`")
+        return None
+    agent = value["id"]
+    if not isinstance(agent, str) or not 0 < len(agent) <= 256:
+        reader.fail("last_agent.id", "must be a string of 1 to 256 characters")
+        return None
+    at = reader.moment(value["at"], "last_agent.at")
+    return (agent, at) if at else None
+
+
+def parse_trace(items: Iterable[tuple[int, Any]], file: str) -> list[Arrival]:
+    """(line number, decoded JSON) pairs → arrivals sorted by time (stable); raises with every problem found."""
+    issues: list[InputIssue] = []
+    arrivals: list[Arrival] = []
+    seen: dict[str, int] = {}
+    for line, data in items:
+        arrival = read_line(data, file, line, issues)
+        if arrival is not None:
+            if arrival.conversation in seen:
+                issues.append(InputIssue(file, line, "conversation",
+                                         f"`{arrival.conversation}` already used on line {seen[arrival.conversation]}"))
+            seen.setdefault(arrival.conversation, line)
+            arrivals.append(arrival)
+        if len(issues) >= MAX_ISSUES:
+            issues.append(InputIssue(file, line, "", f"stopped after {MAX_ISSUES} problems"))
+            break
+    if not issues and not arrivals:
+        issues.append(InputIssue(file, 0, "", "the trace has no conversations"))
+    if issues:
+        raise SimulationInputError(issues)
+    arrivals.sort(key=lambda arrival: arrival.at)
+    return arrivals
+
+
+def read_trace(path: str | Path) -> list[Arrival]:
+    """A JSON Lines trace file → arrivals; blank lines are skipped, errors name file and line."""
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise SimulationInputError([InputIssue(file, 0, "", f"cannot read: {error}")]) from None
+    return parse_trace(_decoded(text.splitlines(), file), file)
+
+
+def trace_from_dicts(items: list[Any], source: str = "trace") -> list[Arrival]:
+    """Trace lines already decoded (an HTTP body's list); `line` in errors is the item's 1-based index."""
+    if not isinstance(items, list):
+        raise SimulationInputError([InputIssue(source, 0, "", "must be a list of trace lines")])
+    return parse_trace(enumerate(items, start=1), source)
+
+
+def _decoded(lines: list[str], file: str) -> Iterable[tuple[int, Any]]:
+    for number, text in enumerate(lines, start=1):
+        if not text.strip():
+            continue
+        try:
+            yield number, json.loads(text)
+        except ValueError as error:
+            raise SimulationInputError([InputIssue(file, number, "", f"not valid JSON: {error}")]) from None
