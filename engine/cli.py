@@ -10,6 +10,7 @@ import click
 from .errors import PolicyError, RequestError
 from .policy import load_policy
 from .policytests.cli import diff_command, fmt_command, test_command
+from .simulation.cli import simulate
 
 
 def policy_files(paths: tuple[str, ...]) -> list[Path]:
@@ -97,3 +98,4 @@ def facts() -> None:
 main.add_command(test_command)
 main.add_command(fmt_command)
 main.add_command(diff_command)
+main.add_command(simulate)

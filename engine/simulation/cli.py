@@ -1,0 +1,210 @@
+"""`fenliu simulate`: replay a trace under one or more policies (`run`, the default), or write a
+synthetic trace and roster (`generate`)."""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import queue
+import sys
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, wait
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import FenliuError
+from ..policy import load_policy
+from .generator import TeamSpec, TrafficSpec, generate_roster, generate_trace
+from .report_html import render_html
+from .roster import Roster, read_roster
+from .run import SimulationOptions, assemble, options_from_dict, run_simulation
+from .summary import render_summary
+from .trace import Arrival, read_trace
+
+
+class _RunByDefault(click.Group):
+    """`fenliu simulate TRACE ROSTER POLICY...` means `fenliu simulate run ...`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_RunByDefault)
+def simulate() -> None:
+    """What-if simulation of the 3-minute reply rate (B19) and other service KPIs.
+
+    \b
+    fenliu simulate TRACE ROSTER POLICY... [--json FILE] [--html FILE]
+    fenliu simulate generate --trace FILE --roster FILE [--conversations N --agents N]
+    """
+
+
+@simulate.command("run")
+@click.argument("trace_path", metavar="TRACE")
+@click.argument("roster_path", metavar="ROSTER")
+@click.argument("policy_paths", metavar="POLICY...", nargs=-1, required=True)
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the agents' behaviour.")
+@click.option("--behaviour", "behaviour_path", help="JSON file of behaviour parameters (docs/simulation.md).")
+@click.option("--sample-minutes", type=float, default=15, show_default=True,
+              help="How often queue length and saturation are sampled.")
+@click.option("--drain-hours", type=float, default=24, show_default=True,
+              help="How long after the last arrival the run may go on to finish open conversations.")
+@click.option("--json", "json_path", help="Write the full result as JSON.")
+@click.option("--html", "html_path", help="Write a self-contained HTML report.")
+@click.option("--workers", type=int, help="Processes to run policies in parallel (default: one per policy, up to the CPUs).")
+@click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when stderr is a terminal).")
+def run_command(trace_path: str, roster_path: str, policy_paths: tuple[str, ...], seed: int,
+                behaviour_path: str | None, sample_minutes: float, drain_hours: float, json_path: str | None,
+                html_path: str | None, workers: int | None, progress: bool | None) -> None:
+    """Replay TRACE (JSON Lines) with the team in ROSTER under each POLICY; the first is the baseline."""
+    try:
+        options = options_from_dict({"seed": seed, "sample_minutes": sample_minutes, "drain_hours": drain_hours,
+                                     "behaviour": _behaviour(behaviour_path)})
+        arrivals = read_trace(trace_path)
+        roster = read_roster(roster_path)
+        labels = _labels(policy_paths)
+    except FenliuError as error:
+        click.echo(str(error), err=True)
+        sys.exit(2)
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = _ProgressBar(list(labels)) if show else None
+    count = workers or min(len(labels), os.cpu_count() or 1)
+    if count > 1 and len(labels) > 1:
+        result = _in_parallel(arrivals, roster, labels, options, count, bar)
+    else:
+        result = _in_process(arrivals, roster, labels, options, bar)
+    if bar:
+        bar.finish()
+    click.echo(render_summary(result, color=sys.stdout.isatty()), nl=False)
+    if json_path:
+        Path(json_path).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+        click.echo(f"wrote {json_path}")
+    if html_path:
+        Path(html_path).write_text(render_html(result), encoding="utf-8")
+        click.echo(f"wrote {html_path}")
+
+
+def _behaviour(path: str | None) -> dict:
+    if path is None:
+        return {}
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise click.ClickException(f"{path}: {error}") from None
+
+
+def _labels(paths: tuple[str, ...]) -> dict[str, str]:
+    """Label → policy file. Policies are labelled by name; variants sharing a name, by file name."""
+    names: list[str] = []
+    for path in paths:
+        policy = load_policy(path)
+        names.append(policy.name)
+        policy.close()
+    labels: dict[str, str] = {}
+    for path, name in zip(paths, names):
+        label = name if names.count(name) == 1 else Path(path).stem
+        base, n = label, 2
+        while label in labels:
+            label, n = f"{base}#{n}", n + 1
+        labels[label] = path
+    return labels
+
+
+def _in_process(arrivals: list[Arrival], roster: Roster, labels: dict[str, str], options: SimulationOptions,
+                bar: "_ProgressBar | None") -> dict:
+    policies = {label: load_policy(path) for label, path in labels.items()}
+    try:
+        return run_simulation(arrivals, roster, policies, options, progress=bar.update if bar else None)
+    finally:
+        for policy in policies.values():
+            policy.close()
+
+
+def _in_parallel(arrivals: list[Arrival], roster: Roster, labels: dict[str, str], options: SimulationOptions,
+                 workers: int, bar: "_ProgressBar | None") -> dict:
+    # A fresh interpreter per worker: the rule engine's native state is never forked.
+    context = multiprocessing.get_context("spawn")
+    updates = context.Queue() if bar else None
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init, initargs=(updates,)) as pool:
+        futures = [pool.submit(_worker_run, arrivals, roster, label, path, options) for label, path in labels.items()]
+        pending = set(futures)
+        while pending:
+            _, pending = wait(pending, timeout=0.2)
+            while updates is not None and bar is not None:
+                try:
+                    bar.update(*updates.get_nowait())
+                except queue.Empty:
+                    break
+        runs = [future.result() for future in futures]
+    return assemble(arrivals, roster, options, runs)
+
+
+_updates: Any = None
+
+
+def _worker_init(updates: Any) -> None:
+    global _updates
+    _updates = updates
+
+
+def _worker_run(arrivals: list[Arrival], roster: Roster, label: str, path: str, options: SimulationOptions) -> dict:
+    policy = load_policy(path)
+    report: Callable[[str, float], None] | None = (lambda name, done: _updates.put((name, done))) if _updates else None
+    try:
+        return run_simulation(arrivals, roster, {label: policy}, options, progress=report)["runs"][0]
+    finally:
+        policy.close()
+
+
+class _ProgressBar:
+    WIDTH = 24
+
+    def __init__(self, labels: list[str]) -> None:
+        self.done = dict.fromkeys(labels, 0.0)
+
+    def update(self, label: str, fraction: float) -> None:
+        if int(fraction * 100) == int(self.done[label] * 100):
+            return
+        self.done[label] = fraction
+        parts = []
+        for name, done in self.done.items():
+            filled = int(done * self.WIDTH)
+            parts.append(f"{name} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {done:4.0%}")
+        sys.stderr.write("\r" + "  ".join(parts))
+        sys.stderr.flush()
+
+    def finish(self) -> None:
+        sys.stderr.write("\n")
+
+
+@simulate.command("generate")
+@click.option("--trace", "trace_path", required=True, help="Where to write the trace (JSON Lines).")
+@click.option("--roster", "roster_path", required=True, help="Where to write the roster (JSON).")
+@click.option("--conversations", type=click.IntRange(1, 5_000_000), default=2000, show_default=True)
+@click.option("--agents", type=click.IntRange(1, 5000), default=20, show_default=True)
+@click.option("--date", default="2026-11-23", show_default=True, help="The day the trace covers.")
+@click.option("--timezone", default="+08:00", show_default=True, help="UTC offset of the shop.")
+@click.option("--returning-share", type=click.FloatRange(0, 1), default=0.25, show_default=True,
+              help="Share of arrivals from buyers served in the last 72 h (B7).")
+@click.option("--seed", type=int, default=1, show_default=True)
+def generate_command(trace_path: str, roster_path: str, conversations: int, agents: int, date: str, timezone: str,
+                     returning_share: float, seed: int) -> None:
+    """Write a synthetic day of traffic and a team in shifts, seeded and reproducible."""
+    try:
+        traffic = TrafficSpec(conversations=conversations, date=date, timezone=timezone,
+                              returning_share=returning_share, seed=seed)
+        team = generate_roster(replace(TeamSpec(), agents=agents, timezone=timezone, seed=seed))
+        lines = generate_trace(traffic, tuple(agent["id"] for agent in team["agents"]))
+    except ValueError as error:
+        raise click.ClickException(f"--date/--timezone: {error}") from None
+    with open(trace_path, "w", encoding="utf-8") as out:
+        for line in lines:
+            out.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+    Path(roster_path).write_text(json.dumps(team, indent=1) + "\n", encoding="utf-8")
+    click.echo(f"wrote {trace_path} ({len(lines)} conversations) and {roster_path} ({agents} agents)")
+
