@@ -29,13 +29,14 @@ PACKAGES = ("durable_rules", "zen-engine", "Flask", "Werkzeug", "gunicorn", "PyY
 # part → arguments for a full run, and for `--quick` (a smoke run of the whole pipeline).
 PARTS: dict[str, tuple[list[str], list[str]]] = {
     "inprocess": ([], ["--repeats", "3", "--scale", "0.2"]),
+    "jre_bench": ([], ["--repeats", "2", "--scale", "0.2"]),
     "reload_bench": ([], ["--repeats", "3", "--reloads", "100"]),
     "scaling": ([], ["--repeats", "2", "--agent-budget", "4000", "--rule-requests", "40"]),
     "memory": ([], ["--decisions", "20000", "--max-seconds", "20"]),
     "http_bench": ([], ["--repeats", "1", "--seconds", "1"]),
     "profiles": ([], []),
 }
-RESULT_NAMES = {"reload_bench": "reload", "http_bench": "http"}
+RESULT_NAMES = {"reload_bench": "reload", "http_bench": "http", "jre_bench": "jre"}
 
 
 def _run(part: str, arguments: list[str]) -> dict:
