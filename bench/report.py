@@ -304,7 +304,9 @@ def _scaling(results: dict) -> list[str]:
 
 
 def _memory(results: dict) -> list[str]:
-    capped = (f" The run stopped at its time cap before the target of {results['target']:,}: the count above is what ran."
+    capped = (f" The run stopped at its time cap before the target of {results['target']:,}, to keep `make bench`"
+              " within 10 minutes: the count above is what ran. The full count, on its own (about 3 minutes):"
+              " `.venv/bin/python -m bench.memory --out bench/results/memory-1m.json --max-seconds 900`."
               if results["capped"] else "")
     return [
         "## 5. Memory over many decisions",
