@@ -71,9 +71,11 @@ def generate_roster(spec: TeamSpec) -> dict:
     groups `presale` and `aftersale` as the Douyin policy names them (B9)."""
     rng = random.Random(spec.seed)
     agents = []
+    on_shift: dict[str, int] = {}
     for n in range(spec.agents):
         start, end, first_break = _pick(rng, [(shift[1:], shift[0]) for shift in SHIFTS]) if n else SHIFTS[1][1:]
-        pause = _minutes(first_break) + 30 * (n % BREAK_SLOTS)
+        place = on_shift[start] = on_shift.get(start, -1) + 1
+        pause = _minutes(first_break) + 30 * (place % BREAK_SLOTS)
         schedule = [(start, "online"), (_clock(pause), "break"), (_clock(pause + BREAK_MINUTES), "online"),
                     (end, "offline")]
         agents.append({"id": f"a{n + 1:03d}", "role": "main" if n == 0 else "sub",

@@ -2,6 +2,7 @@
 are inline SVG drawn here. One column per policy; changes from the baseline are highlighted."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from html import escape
 from typing import Any
 
@@ -29,6 +30,7 @@ def render_html(result: dict) -> str:
     runs = result["runs"]
     trace, roster, parameters = result["trace"], result["roster"], result["parameters"]
     labels = [run["label"] for run in runs]
+    end = day_end(result)
     parts = [
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
         f"<title>Fenliu simulation: {escape(' vs '.join(labels))}</title><style>{STYLE}</style></head><body>",
@@ -40,10 +42,11 @@ def render_html(result: dict) -> str:
         "<h2>Headline KPIs</h2>", _kpi_table(result),
         "<h2>Over the day</h2><div class=charts>",
         "<div class=chart><h3>3-minute reply rate by hour of arrival</h3>", _reply_chart(runs), "</div>",
-        "<div class=chart><h3>Conversations waiting (queue pool + offline queue)</h3>", _queue_chart(runs), "</div>",
+        "<div class=chart><h3>Conversations waiting (queue pool, offline queue, held)</h3>", _queue_chart(runs, end),
+        "</div>",
         "</div>",
         "<h2>Saturation per agent (active ÷ maximum, hourly mean)</h2><div class=heat>",
-        *(_heat_map(run, COLORS[i % len(COLORS)]) for i, run in enumerate(runs)),
+        *(_heat_map(run, COLORS[i % len(COLORS)], end) for i, run in enumerate(runs)),
         "</div>", _heat_legend(),
         "<h2>Agents</h2>", _agent_table(runs),
         "<h2>How to read this</h2>", _notes(result),
@@ -115,9 +118,25 @@ def _reply_chart(runs: list[dict]) -> str:
     return "".join(svg)
 
 
-def _queue_chart(runs: list[dict]) -> str:
-    series = [[(point["pool"] + point["offline"]) for point in run["kpis"]["queue_length"]["series"]] for run in runs]
-    times = max((run["kpis"]["queue_length"]["series"] for run in runs), key=len)
+def day_end(result: dict) -> str:
+    """Where the charts stop: an hour after the last arrival, or later while anyone still waits."""
+    last = result["trace"]["last_arrival"]
+    end = (datetime.fromisoformat(last) + timedelta(hours=1)).isoformat(timespec="seconds")
+    for run in result["runs"]:
+        for point in run["kpis"]["queue_length"]["series"]:
+            if point["pool"] + point["offline"] + point["held"] and point["at"] > end:
+                end = point["at"]
+    return end
+
+
+def _within(points: list[dict], end: str) -> list[dict]:
+    return [point for point in points if point["at"] <= end]
+
+
+def _queue_chart(runs: list[dict], end: str) -> str:
+    kept = [_within(run["kpis"]["queue_length"]["series"], end) for run in runs]
+    series = [[point["pool"] + point["offline"] + point["held"] for point in points] for points in kept]
+    times = max(kept, key=len)
     y_max = max(1, max((max(values, default=0) for values in series), default=0))
     y_max = _nice(y_max)
     span = max(1, len(times) - 1)
@@ -143,11 +162,13 @@ def _nice(value: float) -> float:
     return 10 * magnitude
 
 
-def hourly_saturation(run: dict) -> tuple[list[str], list[str], list[list[float | None]]]:
-    """Agents, hour labels, and each agent's mean saturation per hour (None while logged out all hour)."""
+def hourly_saturation(run: dict, end: str) -> tuple[list[str], list[str], list[list[float | None]]]:
+    """Agents, hours, and each agent's mean saturation per hour (None while logged out all hour)."""
     saturation = run["kpis"]["saturation"]
     buckets: dict[str, list[list[float]]] = {}
     for at, values in zip(saturation["at"], saturation["values"]):
+        if at > end:
+            break
         rows = buckets.setdefault(at[:13], [[] for _ in saturation["agents"]])
         for agent, value in enumerate(values):
             if value is not None:
@@ -172,8 +193,8 @@ def _mix(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> str:
     return "#" + "".join(f"{round(x + (y - x) * t):02x}" for x, y in zip(a, b))
 
 
-def _heat_map(run: dict, color: str) -> str:
-    agents, hours, grid = hourly_saturation(run)
+def _heat_map(run: dict, color: str, end: str) -> str:
+    agents, hours, grid = hourly_saturation(run, end)
     cell_w, cell_h = 14, max(3, min(12, 600 // max(1, len(agents))))
     left, top = 44, 16
     width, height = left + cell_w * len(hours) + 4, top + cell_h * len(agents) + 22

@@ -414,31 +414,47 @@ class Shop:
 
     # ---- after arrival (B14, B15) --------------------------------------------------------
 
-    def _free_slots(self) -> int:
-        slots = 0
+    def _free_slots(self) -> dict[str, int]:
+        """Free slots of online agents as the dequeue rules count them (unlimited: the per-dequeue cap)."""
+        slots = {}
         for agent in self.logged:
-            if agent.online and not agent.suspended:
-                if agent.max_sessions is None:
-                    slots += self.unlimited_slots
-                else:
-                    slots += max(0, agent.max_sessions - len(agent.conversations))
+            if agent.online:
+                free = self.unlimited_slots if agent.max_sessions is None else agent.max_sessions - len(agent.conversations)
+                if free > 0:
+                    slots[agent.id] = free
         return slots
 
     def _dequeue(self) -> None:
+        """Offer the queues to the dequeue rules when some waiting conversation could be taken.
+
+        Per queue, the oldest conversations that the free slots of the agents serving it could
+        take, plus a margin, and every expired offline message; the rules hand out oldest first,
+        so older ones are never skipped for newer. A queue nobody serving it has room for is
+        offered only when one of its first conversations has a returning buyer whose last agent
+        has room (the rules may send it there, B7, B14).
+        """
         if not any(self.queues.values()):
             return
         slots = self._free_slots()
-        if slots == 0:
+        if not slots:
             return
         offered: list[int] = []
+        useful = False
         for name, queue in self.queues.items():
+            if not queue:
+                continue
             expired = 0
             if name == OFFLINE:
                 for index in queue:
                     if self.now - self.conversations[index].enqueued_at <= self.ttl:
                         break
                     expired += 1
-            offered.extend(islice(queue, expired + slots + DEQUEUE_MARGIN))
+            room = sum(free for agent_id, free in slots.items() if self._serves(self.by_agent[agent_id], name))
+            window = list(islice(queue, expired + room + DEQUEUE_MARGIN))
+            offered.extend(window)
+            useful = useful or room > 0 or expired > 0 or any(self._last_agent_has_room(i, slots) for i in window)
+        if not useful:
+            return
         items = []
         for index in offered:
             conversation = self.conversations[index]
@@ -466,6 +482,14 @@ class Shop:
             index = self.by_id[assignment["conversation_id"]]
             del self.queues[self.conversations[index].queue][index]
             self._enter(index, self.by_agent[assignment["agent_id"]])
+
+    @staticmethod
+    def _serves(agent: AgentState, queue: str) -> bool:
+        return not agent.suspended and (queue in (OFFLINE, "shop") or queue in agent.groups)
+
+    def _last_agent_has_room(self, index: int, slots: dict[str, int]) -> bool:
+        last = self._last_contact(self.conversations[index].arrival)
+        return last is not None and last[0] in slots and self.now - last[1] <= self.window
 
     # ---- the roster (B1, B2, B15, B16) ---------------------------------------------------
 

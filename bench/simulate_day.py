@@ -1,0 +1,92 @@
+"""How long `fenliu simulate` takes on a synthetic day: 100,000 conversations, 100 agents.
+
+    .venv/bin/python bench/simulate_day.py                 # the figures in docs/simulation.md
+    .venv/bin/python bench/simulate_day.py --conversations 20000 --agents 40
+
+Measures, on the same generated day: reading and checking the trace, one policy in process
+(wall and CPU time, decisions per second), and `fenliu simulate` with two policies side by side
+on two worker processes, as a user runs it. Prints a Markdown table and writes
+bench/results/simulate_day.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from engine import load_policy  # noqa: E402
+from engine.simulation import SimulationOptions, read_roster, read_trace, run_simulation  # noqa: E402
+from engine.simulation.generator import TeamSpec, TrafficSpec, generate_roster, generate_trace  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--conversations", type=int, default=100_000)
+    parser.add_argument("--agents", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--policy", default=str(ROOT / "rules" / "kuaishou.yaml"))
+    parser.add_argument("--other", default=str(ROOT / "rules" / "douyin.yaml"), help="second policy of the CLI run")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as folder:
+        trace_path, roster_path = Path(folder) / "day.jsonl", Path(folder) / "roster.json"
+        started = time.perf_counter()
+        roster = generate_roster(TeamSpec(agents=args.agents, seed=args.seed))
+        lines = generate_trace(TrafficSpec(conversations=args.conversations, seed=args.seed),
+                               tuple(agent["id"] for agent in roster["agents"]))
+        generated = time.perf_counter() - started
+        trace_path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+        roster_path.write_text(json.dumps(roster), encoding="utf-8")
+
+        started = time.perf_counter()
+        arrivals, team = read_trace(trace_path), read_roster(roster_path)
+        read = time.perf_counter() - started
+
+        policy = load_policy(args.policy)
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = run_simulation(arrivals, team, [policy], SimulationOptions(seed=args.seed))
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        policy.close()
+        kpis = result["runs"][0]["kpis"]
+        decisions = sum(kpis["decisions"].values())
+
+        command = [str(ROOT / ".venv" / "bin" / "fenliu"), "simulate", str(trace_path), str(roster_path), args.policy,
+                   args.other, "--workers", "2", "--no-progress", "--json", str(Path(folder) / "two.json")]
+        started = time.perf_counter()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        two = time.perf_counter() - started
+
+    figures = {
+        "conversations": args.conversations, "agents": args.agents, "seed": args.seed,
+        "generate_seconds": round(generated, 2), "read_seconds": round(read, 2),
+        "one_policy_wall_seconds": round(wall, 1), "one_policy_cpu_seconds": round(cpu, 1),
+        "decisions": decisions, "decisions_per_second": round(decisions / wall),
+        "decisions_by_event": kpis["decisions"], "shop_reply_rate": kpis["reply_rate"]["shop"],
+        "two_policies_cli_wall_seconds": round(two, 1),
+        "machine": {"cpus": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()],
+                    "python": platform.python_version(), "platform": platform.platform()},
+    }
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "simulate_day.json").write_text(json.dumps(figures, indent=1) + "\n", encoding="utf-8")
+    print(f"| {args.conversations:,} conversations, {args.agents} agents | |")
+    print("|---|---|")
+    print(f"| generate the day | {generated:.1f} s |")
+    print(f"| read and check the trace and roster | {read:.1f} s |")
+    print(f"| one policy (`{Path(args.policy).stem}`), in process | {wall:.1f} s wall, {cpu:.1f} s CPU |")
+    print(f"| decisions through `Policy.evaluate` | {decisions:,} ({decisions / wall:,.0f}/s) |")
+    print(f"| `fenliu simulate` with two policies, 2 workers | {two:.1f} s wall |")
+    print(f"| load average while measuring | {', '.join(f'{x:.1f}' for x in os.getloadavg())} |")
+
+
+if __name__ == "__main__":
+    main()
