@@ -41,7 +41,8 @@ def render_html(result: dict) -> str:
         _legend(labels),
         "<h2>Headline KPIs</h2>", _kpi_table(result),
         "<h2>Over the day</h2><div class=charts>",
-        "<div class=chart><h3>3-minute reply rate by hour of arrival</h3>", _reply_chart(runs), "</div>",
+        "<div class=chart><h3>3-minute reply rate by hour of arrival</h3>", _reply_chart(runs), _low_hours(runs),
+        "</div>",
         "<div class=chart><h3>Conversations waiting (queue pool, offline queue, held)</h3>", _queue_chart(runs, end),
         "</div>",
         "</div>",
@@ -73,6 +74,8 @@ def _kpi_table(result: dict) -> str:
             if index and delta:
                 kind = verdict(row["better"], delta) or "changed"
                 extra = f"<span class=delta>{escape(format_delta(row['kpi'], delta))}</span>"
+            elif index and value != row["values"][0]:
+                kind = "changed"
             cells.append(f"<td class='num {kind}'>{escape(format_value(row['kpi'], value))}{extra}</td>")
         rows.append(f"<tr><th>{escape(row['title'])}</th>{''.join(cells)}</tr>")
     return f"<table><tr><th></th>{head}</tr>{''.join(rows)}</table>"
@@ -131,6 +134,15 @@ def day_end(result: dict) -> str:
 
 def _within(points: list[dict], end: str) -> list[dict]:
     return [point for point in points if point["at"] <= end]
+
+
+def _low_hours(runs: list[dict]) -> str:
+    lines = []
+    for run in runs:
+        hours = [hour["label"] for hour in run["kpis"]["reply_rate"]["by_hour"]
+                 if hour["reply_rate"] is not None and hour["reply_rate"] < TARGET]
+        lines.append(f"{escape(run['label'])}: hours below 70%: {escape(', '.join(hours) or 'none')}")
+    return f"<p class=note>{'<br>'.join(lines)}</p>"
 
 
 def _queue_chart(runs: list[dict], end: str) -> str:
@@ -195,7 +207,7 @@ def _mix(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> str:
 
 def _heat_map(run: dict, color: str, end: str) -> str:
     agents, hours, grid = hourly_saturation(run, end)
-    cell_w, cell_h = 14, max(3, min(12, 600 // max(1, len(agents))))
+    cell_w, cell_h = 18, max(3, min(16, 600 // max(1, len(agents))))
     left, top = 44, 16
     width, height = left + cell_w * len(hours) + 4, top + cell_h * len(agents) + 22
     svg = [f"<div><h3 style='color:{color}'>{escape(run['label'])}</h3>",

@@ -50,6 +50,8 @@ def render_summary(result: dict, *, color: bool = False) -> str:
                 judged = verdict(row["better"], delta)
                 if color and judged:
                     mark = click.style(mark, fg="green" if judged == "better" else "red")
+            elif index and value != row["values"][0]:
+                mark = f" (was {format_value(row['kpi'], row['values'][0])})"
             cells.append(text + mark + " " * max(0, 12 - len(click.unstyle(mark))))
         lines.append(f"{row['title']:42}" + "".join(cells).rstrip())
     lines.append("")
