@@ -22,7 +22,9 @@ NAMED_SHARES = {
     "evaluate_50_agents": {
         "events/route.py:read (reading + derivation)": "engine/events/route.py:read",
         "request.py:read_agents (reading the agents)": "engine/request.py:read_agents",
-        "request.py:field (per-field reader calls)": "engine/request.py:field",
+        "request.py:plain_agent (fast reader of a well-formed agent)": "engine/request.py:plain_agent",
+        "request.py:read_agent (careful reader, per field)": "engine/request.py:read_agent",
+        "roster.py:counts (eligibility per agent, per counter set)": "engine/roster.py:counts",
         "facts.py:put_counters (head counts)": "engine/facts.py:put_counters",
         "events/route.py:carry_out (actions)": "engine/events/route.py:carry_out",
         "durable.py:matching (rule engine)": "engine/durable.py:matching",
@@ -339,9 +341,9 @@ def _profiles(results: dict, missed: list[Target]) -> list[str]:
         shares = summary["inclusive_share"]
         lines += [f"### {titles.get(name, name)} ({summary['seconds']:.1f} s profiled)", "",
                   "| inclusive share | function |", "|---:|---|"]
-        for label, key in NAMED_SHARES.get(name, {}).items():
-            if key in shares:
-                lines.append(f"| {shares[key]:.0%} | {label} |")
+        named = [(shares[key], label) for label, key in NAMED_SHARES.get(name, {}).items() if key in shares]
+        for share, label in sorted(named, reverse=True):
+            lines.append(f"| {share:.0%} | {label} |")
         lines += ["", "Top self time:", "", "| self share | file:function |", "|---:|---|"]
         for spot in summary["self"][:10]:
             lines.append(f"| {spot['share']:.1%} | `{spot['where']}` |")

@@ -39,7 +39,7 @@ PARTS: dict[str, tuple[list[str], list[str]]] = {
 RESULT_NAMES = {"reload_bench": "reload", "http_bench": "http", "jre_bench": "jre"}
 
 
-def _run(part: str, arguments: list[str]) -> dict:
+def _run(part: str, arguments: list[str]) -> None:
     out = RESULTS / f"{RESULT_NAMES.get(part, part)}.json"
     command = [sys.executable, "-m", f"bench.{part}", "--out", str(out), *arguments]
     print(f"\n== {part}: {' '.join(command[1:])}", flush=True)
@@ -52,7 +52,6 @@ def _run(part: str, arguments: list[str]) -> dict:
         print("".join(errors.read_text().splitlines(keepends=True)[-60:]), file=sys.stderr)
         raise SystemExit(f"bench.{part} failed (exit {completed.returncode}); nothing written to BENCHMARKS.md")
     print(f"== {part}: {perf_counter() - started:.0f} s", flush=True)
-    return json.loads(out.read_text())
 
 
 def _cpu_model() -> str:
@@ -98,24 +97,37 @@ def draw(results: dict) -> None:
                     title=f"RSS over {results['memory']['decisions']:,} route decisions")
 
 
+def _render(run: dict, output: Path) -> None:
+    results = {name: json.loads((RESULTS / f"{name}.json").read_text())
+               for name in (RESULT_NAMES.get(part, part) for part in PARTS)}
+    draw(results)
+    output.write_text(render(results, run["machine"], run["commands"], run["seconds"]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny counts: checks the pipeline, numbers mean little")
+    parser.add_argument("--render-only", action="store_true",
+                        help="redraw the plots and rewrite the report from the last run's results, measuring nothing")
     parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
     args = parser.parse_args()
+    if args.render_only:
+        _render(json.loads((RESULTS / "run.json").read_text()), args.output)
+        print(f"wrote {args.output} from the results of the last run")
+        return
     RESULTS.mkdir(parents=True, exist_ok=True)
     started = perf_counter()
     about = machine()
-    results = {}
     commands = []
     for part, (full, quick) in PARTS.items():
         arguments = quick if args.quick else full
-        results[RESULT_NAMES.get(part, part)] = _run(part, arguments)
+        _run(part, arguments)
         commands.append(" ".join([".venv/bin/python -m", f"bench.{part}", "--out",
                                   f"bench/results/{RESULT_NAMES.get(part, part)}.json", *arguments]))
     about["load_after"] = _load()
-    draw(results)
-    args.output.write_text(render(results, about, commands, perf_counter() - started))
+    run = {"machine": about, "commands": commands, "seconds": perf_counter() - started}
+    (RESULTS / "run.json").write_text(json.dumps(run, indent=1))
+    _render(run, args.output)
     print(f"\nwrote {args.output} in {(perf_counter() - started) / 60:.1f} min")
 
 
