@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import hmac
 import time
+from contextlib import ExitStack
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from engine import Policy, PolicyError, RequestError
 from engine.loader import parse_policy
+from engine.simulation import SimulationInputError, SimulationLimitError, SimulationOptions, options_from_dict, run_simulation
 from engine.suggestions import did_you_mean
 
 from . import decision_log, metrics
@@ -157,6 +159,44 @@ def reload():
     report = service.registry.refresh()
     service.watcher.tell_siblings()
     return jsonify(report.as_dict())
+
+
+@bp.post("/v1/simulate")
+def simulate():
+    """Small what-if runs only: size and time are bounded by the service's settings."""
+    service = _service()
+    body = json_body(request)
+    if not isinstance(body, dict) or set(body) - {"trace", "roster", "policies", "options"}:
+        raise ApiError(400, "invalid_simulation", "send an object with trace, roster, policies and optional options")
+    names = body.get("policies")
+    if not isinstance(names, list) or not names or not all(isinstance(name, str) for name in names):
+        raise ApiError(400, "invalid_simulation", "`policies` must be a non-empty list of policy names",
+                       [{"path": "policies", "message": "names of loaded policies"}])
+    settings = service.settings
+    try:
+        chosen = options_from_dict(body.get("options", {}))
+        options = SimulationOptions(
+            seed=chosen.seed, behaviour=chosen.behaviour, sample_minutes=chosen.sample_minutes,
+            drain_hours=chosen.drain_hours, max_conversations=settings.simulate_max_conversations,
+            max_agents=settings.simulate_max_agents, max_policies=settings.simulate_max_policies,
+            time_limit_seconds=settings.simulate_time_limit_seconds)
+        with ExitStack() as leases:
+            policies = {}
+            for name in names:
+                loaded = leases.enter_context(service.registry.lease(name))
+                if loaded is None:
+                    raise _unavailable(service, name)
+                policies[name] = loaded.policy
+            return jsonify(run_simulation(body.get("trace"), body.get("roster"), policies, options))
+    except SimulationInputError as error:
+        raise ApiError(400, "invalid_simulation", "the trace, roster or options do not follow their schemas",
+                       [{"path": _simulation_path(issue), "message": issue["message"]} for issue in error.errors]) from None
+    except SimulationLimitError as error:
+        raise ApiError(413, "simulation_too_large", str(error)) from None
+
+
+def _simulation_path(issue: dict) -> str:
+    return ".".join(part for part in (issue["file"], str(issue["line"]) if issue["line"] else "", issue["path"]) if part)
 
 
 @bp.get("/healthz")

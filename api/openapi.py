@@ -12,25 +12,24 @@ from typing import Any
 
 from engine.schema_errors import SCHEMAS
 
-_REQUEST_PREFIX = "Request_"
-
-
-def _relocated(schema: Any) -> Any:
+def _relocated(schema: Any, prefix: str) -> Any:
     if isinstance(schema, dict):
-        moved = {key: _relocated(value) for key, value in schema.items() if key not in ("$schema", "$id", "$defs")}
+        moved = {key: _relocated(value, prefix) for key, value in schema.items() if key not in ("$schema", "$id", "$defs")}
         ref = moved.get("$ref")
         if isinstance(ref, str) and ref.startswith("#/$defs/"):
-            moved["$ref"] = "#/components/schemas/" + _REQUEST_PREFIX + ref.removeprefix("#/$defs/")
+            moved["$ref"] = "#/components/schemas/" + prefix + ref.removeprefix("#/$defs/")
         return moved
     if isinstance(schema, list):
-        return [_relocated(item) for item in schema]
+        return [_relocated(item, prefix) for item in schema]
     return schema
 
 
-def _request_schemas() -> dict[str, Any]:
-    schema = json.loads((SCHEMAS / "request.schema.json").read_text(encoding="utf-8"))
-    components = {_REQUEST_PREFIX + name: _relocated(part) for name, part in schema["$defs"].items()}
-    components["EvaluateRequest"] = _relocated(schema)
+def _published(file: str, name: str) -> dict[str, Any]:
+    """A schema of `schemas/` as components: itself under `name`, its $defs under `name_<def>`."""
+    schema = json.loads((SCHEMAS / file).read_text(encoding="utf-8"))
+    prefix = f"{name}_"
+    components = {prefix + key: _relocated(part, prefix) for key, part in schema.get("$defs", {}).items()}
+    components[name] = _relocated(schema, prefix)
     return components
 
 
@@ -119,6 +118,17 @@ _RESPONSE_SCHEMAS: dict[str, Any] = {
         "type": "object", "required": ["line", "column", "message"],
         "properties": {"line": {"type": "integer"}, "column": {"type": "integer"}, "message": {"type": "string"}},
     },
+    "SimulationRequest": {
+        "type": "object", "required": ["trace", "roster", "policies"], "additionalProperties": False,
+        "properties": {
+            "trace": {"type": "array", "items": _ref("SimulationArrival"),
+                      "description": "Buyer arrivals, as the lines of a trace file (bounded: FENLIU_SIMULATE_MAX_CONVERSATIONS)."},
+            "roster": _ref("SimulationRoster"),
+            "policies": {"type": "array", "items": {"type": "string"}, "minItems": 1,
+                         "description": "Names of loaded policies; the first is the baseline."},
+            "options": {"type": "object", "description": "seed, sample_minutes, drain_hours, behaviour."},
+        },
+    },
     "Reload": {
         "type": "object", "required": ["loaded", "unchanged", "rejected"],
         "properties": {"loaded": {"type": "array", "items": {"type": "string"}},
@@ -167,6 +177,13 @@ def _paths() -> dict[str, Any]:
             "security": [{"admin": []}, {}],
             "responses": {"200": _json(_ref("Reload"), "What changed."),
                           "401": _error("A token is configured and was not given.")}}},
+        "/v1/simulate": {"post": {
+            "summary": "Replay a small trace through loaded policies and predict the service KPIs (B19).",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("SimulationRequest")}}},
+            "responses": {"200": _json({"type": "object", "required": ["format", "runs"]},
+                                       "The result (format fenliu-simulation/1): KPIs per policy and their differences."),
+                          **_ERRORS,
+                          "404": _error("A named policy is not loaded.")}}},
         "/healthz": {"get": {"summary": "The process is alive.",
                              "responses": {"200": _json({"type": "object"}, "Alive.")}}},
         "/readyz": {"get": {"summary": "Every policy has loaded at least once.",
@@ -188,7 +205,10 @@ def _document() -> dict[str, Any]:
                  "description": "Routing decisions for e-commerce customer service, from YAML policies."},
         "paths": _paths(),
         "components": {
-            "schemas": {**_request_schemas(), **_RESPONSE_SCHEMAS},
+            "schemas": {**_published("request.schema.json", "EvaluateRequest"),
+                        **_published("simulation-trace.schema.json", "SimulationArrival"),
+                        **_published("simulation-roster.schema.json", "SimulationRoster"),
+                        **_RESPONSE_SCHEMAS},
             "securitySchemes": {"admin": {"type": "http", "scheme": "bearer",
                                           "description": "FENLIU_ADMIN_TOKEN, when one is configured."}},
         },

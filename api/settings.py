@@ -20,6 +20,10 @@ class Settings:
     max_policy_bytes: int = YamlLimits.max_bytes
     max_yaml_depth: int = YamlLimits.max_depth
     max_yaml_nodes: int = YamlLimits.max_nodes
+    simulate_max_conversations: int = 5000
+    simulate_max_agents: int = 100
+    simulate_max_policies: int = 3
+    simulate_time_limit_seconds: float = 10.0
 
     @property
     def yaml_limits(self) -> YamlLimits:

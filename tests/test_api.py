@@ -274,3 +274,38 @@ def test_openapi_envelope_schema_matches_a_real_answer(client):
     jsonschema.validate(envelope, resolver_doc, cls=jsonschema.Draft202012Validator)
     request_schema = {"components": document["components"], **document["components"]["schemas"]["EvaluateRequest"]}
     jsonschema.validate(route([agent("a1")]), request_schema, cls=jsonschema.Draft202012Validator)
+
+
+SIMULATION = RULES.parent / "docs" / "examples" / "simulation"
+
+
+def _small_simulation(count: int = 40) -> dict:
+    lines = (SIMULATION / "trace.jsonl").read_text(encoding="utf-8").splitlines()[:count]
+    return {"trace": [json.loads(line) for line in lines],
+            "roster": json.loads((SIMULATION / "roster.json").read_text(encoding="utf-8")),
+            "policies": ["kuaishou", "taobao"], "options": {"seed": 3}}
+
+
+def test_b19_simulate_answers_kpis_per_policy_reproducibly(client):
+    first = client.post("/v1/simulate", json=_small_simulation())
+    assert first.status_code == 200, first.get_data(as_text=True)
+    body = first.get_json()
+    assert [run["policy"]["name"] for run in body["runs"]] == ["kuaishou", "taobao"]
+    assert body["runs"][0]["kpis"]["reply_rate"] and body["runs"][0]["kpis"]["conversations"]["arrived"] == 40
+    assert client.post("/v1/simulate", json=_small_simulation()).get_json() == body
+
+
+def test_simulate_refuses_runs_past_the_service_limits(rules_dir):
+    app = _app(rules_dir, simulate_max_conversations=10)
+    _error_shape(app.test_client().post("/v1/simulate", json=_small_simulation()), 413, "simulation_too_large")
+    app.extensions["fenliu"].registry.close()
+
+
+def test_simulate_names_bad_input_and_unknown_policies(client):
+    bad = _small_simulation()
+    bad["trace"][0]["entry"] = "teleport"
+    error = _error_shape(client.post("/v1/simulate", json=bad), 400, "invalid_simulation")
+    assert error["details"] and "entry" in error["details"][0]["path"]
+    unknown = {**_small_simulation(), "policies": ["kuaishu"]}
+    _error_shape(client.post("/v1/simulate", json=unknown), 404, "unknown_policy")
+    _error_shape(client.post("/v1/simulate", json={"trace": []}), 400, "invalid_simulation")
