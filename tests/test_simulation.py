@@ -282,6 +282,8 @@ def test_limits_bound_a_run_for_the_http_service(kuaishou):
         run_simulation(trace, roster, [kuaishou], SimulationOptions(max_conversations=10))
     with pytest.raises(SimulationLimitError, match="agents"):
         run_simulation(trace, roster, [kuaishou], SimulationOptions(max_agents=2))
+    with pytest.raises(SimulationLimitError, match="time limit"):
+        run_simulation(*small_day(1000), [kuaishou], SimulationOptions(time_limit_seconds=1e-6))
     with pytest.raises(SimulationInputError, match="max_conversations: unknown option"):
         run_simulation(trace, roster, [kuaishou], {"max_conversations": 10 ** 9})
     result = run_simulation(trace, roster, [kuaishou], {"seed": 2, "behaviour": {"reply_sigma": 0.1}})

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from itertools import islice
 
+from ..events.dequeue import MAX_QUEUE
 from ..policy import Policy
 from .agents import Behaviour, Luck
 from .errors import SimulationLimitError
@@ -450,7 +451,7 @@ class Shop:
                         break
                     expired += 1
             room = sum(free for agent_id, free in slots.items() if self._serves(self.by_agent[agent_id], name))
-            window = list(islice(queue, expired + room + DEQUEUE_MARGIN))
+            window = list(islice(queue, min(expired + room + DEQUEUE_MARGIN, MAX_QUEUE - len(offered))))
             offered.extend(window)
             useful = useful or room > 0 or expired > 0 or any(self._last_agent_has_room(i, slots) for i in window)
         if not useful:
