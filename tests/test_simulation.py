@@ -286,6 +286,9 @@ def test_limits_bound_a_run_for_the_http_service(kuaishou):
         run_simulation(*small_day(1000), [kuaishou], SimulationOptions(time_limit_seconds=1e-6))
     with pytest.raises(SimulationInputError, match="max_conversations: unknown option"):
         run_simulation(trace, roster, [kuaishou], {"max_conversations": 10 ** 9})
+    for trace_like, roster_like in ((None, roster), ({"at": "x"}, roster), (trace, None)):
+        with pytest.raises(SimulationInputError):
+            run_simulation(trace_like, roster_like, [kuaishou])
     result = run_simulation(trace, roster, [kuaishou], {"seed": 2, "behaviour": {"reply_sigma": 0.1}})
     assert result["parameters"]["behaviour"]["reply_sigma"] == 0.1
 

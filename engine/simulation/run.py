@@ -82,7 +82,12 @@ def run_simulation(trace: Sequence[Arrival] | list[dict], roster: Roster | dict,
     if isinstance(options, dict):
         options = options_from_dict(options)
     options = options or SimulationOptions()
-    arrivals = list(trace) if trace and isinstance(trace[0], Arrival) else trace_from_dicts(list(trace))
+    if isinstance(trace, (list, tuple)) and options.max_conversations is not None and len(trace) > options.max_conversations:
+        raise SimulationLimitError(f"{len(trace)} conversations, over the limit of {options.max_conversations}")
+    if isinstance(trace, (list, tuple)) and trace and isinstance(trace[0], Arrival):
+        arrivals = list(trace)
+    else:
+        arrivals = trace_from_dicts(trace)  # type: ignore[arg-type]  # checked there, whatever it is
     team = roster if isinstance(roster, Roster) else roster_from_dict(roster)
     labelled = _labelled(policies)
     _check_limits(arrivals, team, labelled, options)

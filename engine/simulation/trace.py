@@ -171,7 +171,7 @@ def read_trace(path: str | Path) -> list[Arrival]:
     return parse_trace(_decoded(text.splitlines(), file), file)
 
 
-def trace_from_dicts(items: list[Any], source: str = "trace") -> list[Arrival]:
+def trace_from_dicts(items: Any, source: str = "trace") -> list[Arrival]:
     """Trace lines already decoded (an HTTP body's list); `line` in errors is the item's 1-based index."""
     if not isinstance(items, list):
         raise SimulationInputError([InputIssue(source, 0, "", "must be a list of trace lines")])
