@@ -1,8 +1,9 @@
 """Where the time goes when a target is missed: pyinstrument profiles summarised per function.
 
-Three workloads, one per target: `Policy.evaluate` on 50-agent route requests; the service's
-Flask app answering the same requests through Flask's test client (the worker's share of an
-HTTP request, without gunicorn's socket handling); and `load_policy` of a 200-rule policy.
+Workloads, one per target: `Policy.evaluate` on 50-agent route requests; the service's Flask app
+answering the same requests through Flask's test client (the worker's share of an HTTP request,
+without gunicorn's socket handling), one per call and in batches of 100; and `load_policy` of a
+200-rule policy.
 Each summary lists functions by self time (time in the function's own code) and by inclusive
 time (with everything it calls), as shares of the profiled total.
 """
@@ -10,12 +11,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import tempfile
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from time import perf_counter
 from typing import Callable
 
+import yaml
 from pyinstrument import Profiler
 
 from engine import load_policy
@@ -90,18 +94,23 @@ def evaluate_workload() -> Callable[[], None]:
     return work
 
 
-def http_workload() -> Callable[[], None]:
+def http_workload(batch: int | None = None) -> Callable[[], None]:
+    """The service's app on 50-agent requests, one per call or `batch` per call."""
     from api.app import create_app
     from api.settings import Settings
 
     app = create_app(Settings(rules_dir=ROOT / "rules"), watch=False)
     client = app.test_client()
     requests = generate(50, 400, seed=5).requests
+    bodies = requests if batch is None else [{"requests": requests[start:start + batch]}
+                                             for start in range(0, len(requests), batch)]
+    # Encoded up front, so the profile holds the server's work and not the test client's.
+    encoded = [json.dumps(body).encode() for body in bodies]
 
     def work() -> None:
         for _ in range(2):
-            for request in requests:
-                response = client.post("/v1/policies/kuaishou/evaluate", json=request)
+            for body in encoded:
+                response = client.post("/v1/policies/kuaishou/evaluate", data=body, content_type="application/json")
                 assert response.status_code == 200, response.get_data(as_text=True)
 
     return work
@@ -117,6 +126,23 @@ def reload_workload(directory: Path) -> Callable[[], None]:
     return work
 
 
+def composer_ms(directory: Path) -> dict[str, float]:
+    """Composing the 200-rule file with PyYAML's Python loader and with its libyaml one, both keeping marks."""
+    text = write_policy(directory, 200).read_text()
+    loaders = {"SafeLoader": yaml.SafeLoader}
+    if yaml.__with_libyaml__:
+        loaders["CSafeLoader"] = yaml.CSafeLoader
+    timings = {}
+    for name, loader in loaders.items():
+        samples = []
+        for _ in range(5):
+            started = perf_counter()
+            yaml.compose(text, Loader=loader)
+            samples.append((perf_counter() - started) * 1000)
+        timings[name] = statistics.median(samples)
+    return timings
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, required=True)
@@ -125,8 +151,10 @@ def main() -> None:
         results = {
             "evaluate_50_agents": profile(evaluate_workload()),
             "http_app_50_agents": profile(http_workload()),
+            "http_app_batch_100": profile(http_workload(batch=100)),
             "reload_200_rules": profile(reload_workload(Path(directory))),
         }
+        results["reload_200_rules"]["composer_ms"] = composer_ms(Path(directory))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1))
     for name, summary in results.items():

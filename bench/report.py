@@ -33,10 +33,19 @@ NAMED_SHARES = {
         "api/endpoints.py:evaluate (whole handler)": "api/endpoints.py:evaluate",
         "engine/policy.py:evaluate": "engine/policy.py:evaluate",
         "engine/request.py:read_agents": "engine/request.py:read_agents",
-        "api/bodies.py:json_body (parsing the body)": "api/bodies.py:json_body",
-        "flask/json/__init__.py:jsonify (encoding the answer)": "flask/json/__init__.py:jsonify",
+        "api/bodies.py:json_body (reading and parsing the body)": "api/bodies.py:json_body",
+        "json.loads (parsing proper)": "stdlib/json/__init__.py:loads",
+        "json.dumps (encoding answers and log lines)": "stdlib/json/__init__.py:dumps",
         "api/decision_log.py:write (one log line per decision)": "api/decision_log.py:write",
         "api/app.py:count (request metrics)": "api/app.py:count",
+    },
+    "http_app_batch_100": {
+        "api/endpoints.py:_evaluate_batch (the batch loop)": "api/endpoints.py:_evaluate_batch",
+        "engine/policy.py:evaluate": "engine/policy.py:evaluate",
+        "api/bodies.py:json_body (reading and parsing the body)": "api/bodies.py:json_body",
+        "json.loads (parsing proper)": "stdlib/json/__init__.py:loads",
+        "json.dumps (encoding answers and log lines)": "stdlib/json/__init__.py:dumps",
+        "api/decision_log.py:write (one log line per decision)": "api/decision_log.py:write",
     },
     "reload_200_rules": {
         "loader.py:parse_policy (validation)": "engine/loader.py:parse_policy",
@@ -324,18 +333,88 @@ def _memory(results: dict) -> list[str]:
     ]
 
 
-def _profiles(results: dict, missed: list[Target]) -> list[str]:
+def _share(summary: dict, key: str) -> float:
+    return summary["inclusive_share"].get(key, 0.0)
+
+
+def _readings(everything: dict) -> dict[str, list[str]]:
+    """What each profile says, in numbers of this run, next to the tables it reads from."""
+    profiles = everything["profiles"]
+    size50 = next(size for size in everything["inprocess"]["sizes"] if size["agents"] == 50)
+    stage = {name: size50["stage_median_us"][name]["median"] for name in (*STAGES, "total")}
+    floor_us = size50["median_us"]["floor"]["median"]
+    evaluate = profiles["evaluate_50_agents"]
+    readings = {"evaluate_50_agents": [
+        f"Reading: the request's agents take {_share(evaluate, 'engine/request.py:read_agents'):.0%} (building one",
+        f"`Agent` per agent, `request.py:plain_agent`, {_share(evaluate, 'engine/request.py:plain_agent'):.0%}); the head",
+        f"counts {_share(evaluate, 'engine/facts.py:put_counters'):.0%} (`roster.py:counts` tests eligibility agent by agent,",
+        f"and `events/route.py:_assign` tests it again for the pool, {_share(evaluate, 'engine/events/route.py:_assign'):.0%});",
+        f"the rule engine {_share(evaluate, 'engine/durable.py:matching'):.0%}. Against the target: the durable_rules post",
+        f"alone takes {stage['match']:.0f} µs and the envelope {stage['envelope']:.0f} µs at 50 agents, leaving",
+        f"{max(0.0, 50 - stage['match'] - stage['envelope']):.0f} µs to read, count and choose among 50 agents; the floor",
+        f"does all of that in {floor_us:.0f} µs, in one pass over the raw agent dicts that checks, counts and ranks",
+        "at once, without an object per agent."
+        + (" Even that would not fit beside today's post, so the target also needs a cheaper post"
+           " (`engine/durable.py:matching`: JSON encoding, a fresh session and its deletion on every call)."
+           if 50 - stage["match"] - stage["envelope"] < floor_us else " That shape would fit."),
+    ]}
+    http = everything.get("http")
+    if http:
+        bare = http["single"]["servers"]["bare"]["calls_per_s"]["median"]
+        single = profiles["http_app_50_agents"]
+        budget_us = 2 / bare * 0.25 * 1e6
+        readings["http_app_50_agents"] = [
+            f"Reading: `Policy.evaluate` is {_share(single, 'engine/policy.py:evaluate'):.0%} of a worker's time per",
+            f"request; parsing the body {_share(single, 'api/bodies.py:json_body'):.0%} and JSON encoding of the answer",
+            f"and the log line {_share(single, 'stdlib/json/__init__.py:dumps'):.0%} (the bare app parses and encodes too);",
+            f"the decision log line as a whole {_share(single, 'api/decision_log.py:write'):.0%} and request metrics "
+            f"{_share(single, 'api/app.py:count'):.0%}.",
+            f"At {bare:.0f} calls/s on 2 workers the bare app spends about {2 / bare * 1e6:.0f} µs of a worker per",
+            f"call (load generator included); 0.8× its throughput allows about {budget_us:.0f} µs more per call,",
+            f"and the in-process decision alone is {stage['total']:.0f} µs.",
+        ]
+    batch = profiles.get("http_app_batch_100")
+    if batch:
+        readings["http_app_batch_100"] = [
+            f"Reading: each item of a batch goes through the single-request path (`_evaluate_one`: "
+            f"`Policy.evaluate` {_share(batch, 'engine/policy.py:evaluate'):.0%}, its log line "
+            f"{_share(batch, 'api/decision_log.py:write'):.0%}); parsing the {http['batch']['request_bytes'] / 1024:.0f} KiB "
+            f"body takes {_share(batch, 'api/bodies.py:json_body'):.0%} and JSON encoding of answers and log lines "
+            f"{_share(batch, 'stdlib/json/__init__.py:dumps'):.0%}, so batching saves little besides"
+            " the per-request HTTP overhead, which is what the bare app's batch figure shows." if http else "",
+        ]
+    reload = profiles["reload_200_rules"]
+    composer = reload.get("composer_ms", {})
+    faster = (f" With libyaml's `yaml.CSafeLoader`, present here and keeping line and column marks, composing the "
+              f"same file took {composer['CSafeLoader']:.0f} ms instead of {composer['SafeLoader']:.0f} ms."
+              if "CSafeLoader" in composer else "")
+    readings["reload_200_rules"] = [
+        f"Reading: validation is nearly all of it. PyYAML's pure-Python composer "
+        f"(`engine/yaml_source.py:parse_yaml` calls `yaml.compose` with `SafeLoader`) takes "
+        f"{_share(reload, 'yaml/__init__.py:compose'):.0%}.{faster}",
+        f"JSON Schema validation takes {_share(reload, 'engine/schema_errors.py:schema_issues'):.0%}, most of it in",
+        f"`oneOf` ({_share(reload, 'jsonschema/_keywords.py:oneOf'):.0%}), which tries every branch of each rule's",
+        f"condition and action; compiling onto durable_rules takes {_share(reload, 'engine/policy.py:_compile'):.0%}.",
+    ]
+    return readings
+
+
+def _profiles(everything: dict, missed: list[Target]) -> list[str]:
+    results = everything["profiles"]
+    readings = _readings(everything)
     lines = [
         "## 6. Profiles (pyinstrument)",
         "",
         "Profiled because targets were missed: " + ", ".join(target.name for target in missed) + ".",
         "Workloads (`bench/profiles.py`): `Policy.evaluate` on 50-agent requests; the service's Flask app",
         "answering the same requests through Flask's test client (a worker's share of a request, without",
-        "gunicorn's sockets); `load_policy` of the 200-rule policy. Shares are of the profiled time;",
+        "gunicorn's sockets), one per call and in batches of 100; `load_policy` of the 200-rule policy.",
+        "Shares are of the profiled time;",
         "*inclusive* counts what a function calls, *self* only its own code.",
         "",
     ]
     titles = {"evaluate_50_agents": "Policy.evaluate, 50 agents", "http_app_50_agents": "HTTP app, 50 agents",
+              "http_app_batch_100": "HTTP app, batches of 100 requests of 50 agents",
               "reload_200_rules": "reload, 200 rules"}
     for name, summary in results.items():
         shares = summary["inclusive_share"]
@@ -348,6 +427,8 @@ def _profiles(results: dict, missed: list[Target]) -> list[str]:
         for spot in summary["self"][:10]:
             lines.append(f"| {spot['share']:.1%} | `{spot['where']}` |")
         lines.append("")
+        if name in readings:
+            lines += [*readings[name], ""]
     return lines
 
 
@@ -381,7 +462,7 @@ def render(results: dict, machine: dict, commands: list[str], seconds: float) ->
     lines += _scaling(results["scaling"])
     lines += _memory(results["memory"])
     if missed and results.get("profiles"):
-        lines += _profiles(results["profiles"], missed)
+        lines += _profiles(results, missed)
     lines += [
         "## Machine",
         "",
