@@ -18,7 +18,7 @@ from typing import Callable
 from engine import load_policy
 
 from . import floor
-from .agreement import assert_agree
+from .agreement import Disagreement, assert_agree
 from .floor import Outcome
 from .requests_gen import generate
 from .stages import STAGES, staged_route
@@ -46,8 +46,10 @@ def bench_size(agents: int, repeats: int, scale: float) -> dict:
     requests = generate(agents, max(50, int(REQUESTS.get(agents, 300) * scale))).requests
     assert_agree(policy, floor.KUAISHOU, requests, {"zen": zen.decide})
     for request in requests:
-        outcome, _ = staged_route(policy, request)
-        assert outcome == Outcome.of_envelope(policy.evaluate(request)), request
+        outcome, expected = staged_route(policy, request)[0], Outcome.of_envelope(policy.evaluate(request))
+        if outcome != expected:
+            raise Disagreement(f"the staged copy of evaluate decides {outcome}, Policy.evaluate {expected}\n"
+                               f"request: {json.dumps(request, ensure_ascii=False)}")
 
     contenders: dict[str, Callable[[dict], object]] = {
         "floor": lambda request: floor.decide(floor.KUAISHOU, request),
