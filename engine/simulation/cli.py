@@ -9,7 +9,6 @@ import queue
 import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, wait
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -198,7 +197,7 @@ def generate_command(trace_path: str, roster_path: str, conversations: int, agen
     try:
         traffic = TrafficSpec(conversations=conversations, date=date, timezone=timezone,
                               returning_share=returning_share, seed=seed)
-        team = generate_roster(replace(TeamSpec(), agents=agents, timezone=timezone, seed=seed))
+        team = generate_roster(TeamSpec(agents=agents, timezone=timezone, seed=seed))
         lines = generate_trace(traffic, tuple(agent["id"] for agent in team["agents"]))
     except ValueError as error:
         raise click.ClickException(f"--date/--timezone: {error}") from None

@@ -105,7 +105,6 @@ class ConversationState:
     enqueued_iso: str = ""
     waited: float | None = None
     closed_by: str | None = None
-    transfers: int = 0
     requested: dict | None = None
 
 
@@ -549,7 +548,6 @@ class Shop:
                 agent.entered -= 1  # left the list before its clock ran out: counts for neither side
             del agent.conversations[index]
             agent.cached = None
-            conversation.transfers += 1
             self.transfers += 1
             self._enter(index, self.by_agent[candidates[0]])
 
