@@ -126,9 +126,11 @@ def day_end(result: dict) -> str:
     last = result["trace"]["last_arrival"]
     end = (datetime.fromisoformat(last) + timedelta(hours=1)).isoformat(timespec="seconds")
     for run in result["runs"]:
+        waiting = False
         for point in run["kpis"]["queue_length"]["series"]:
-            if point["pool"] + point["offline"] + point["held"] and point["at"] > end:
-                end = point["at"]
+            if waiting and point["at"] > end:
+                end = point["at"]  # the first sample after a wait, so the chart shows it end
+            waiting = point["pool"] + point["offline"] + point["held"] > 0
     return end
 
 
@@ -207,14 +209,15 @@ def _mix(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> str:
 
 def _heat_map(run: dict, color: str, end: str) -> str:
     agents, hours, grid = hourly_saturation(run, end)
-    cell_w, cell_h = 18, max(3, min(16, 600 // max(1, len(agents))))
+    cell_w, cell_h = max(8, min(18, 560 // max(1, len(hours)))), max(3, min(16, 600 // max(1, len(agents))))
+    label_every = -(-11 // cell_h)  # rows per label, so that labels never overlap
     left, top = 44, 16
     width, height = left + cell_w * len(hours) + 4, top + cell_h * len(agents) + 22
     svg = [f"<div><h3 style='color:{color}'>{escape(run['label'])}</h3>",
            f"<svg viewBox='0 0 {width} {height}' width={width} height={height} role=img>"]
     for a, agent in enumerate(agents):
         y = top + a * cell_h
-        if cell_h >= 9 or a % max(1, 10 // cell_h) == 0:
+        if a % label_every == 0:
             svg.append(f"<text x={left - 4} y={y + cell_h - 1} text-anchor=end>{escape(agent)}</text>")
         for h, value in enumerate(grid[a]):
             title = f"{agent} {hours[h][11:13]}:00 " + ("logged out" if value is None else f"{value:.0%}")
