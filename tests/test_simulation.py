@@ -130,19 +130,21 @@ def test_b6_private_contact_held_for_the_main_account_until_it_logs_in(taobao):
 
 
 def test_b16_logging_out_hands_unanswered_conversations_to_the_transfer_candidate(kuaishou):
-    """a1 logs out 30 s after taking b1, before its 60 s answer: the policy's transfer rules name
-    a2, which answers 60 s later; the shop's clock still runs from the buyer's message."""
+    """Answers take 160 s. a1 logs out 30 s after taking b1, before answering: the policy's
+    transfer rules name a2, which answers 160 s later, at 190 s. On time for a2 (its clock starts
+    at the transfer), late for the shop (its clock started at the buyer's message); a1's planned
+    answer at 160 s is void (B16, B19)."""
     trace = [{"at": at("10:00:00"), "customer": "b1"}]
     roster = {"agents": [{"id": "a1", "max_sessions": 5, "status": "online",
                           "schedule": [{"at": at("10:00:30"), "status": "offline"}]},
                          {"id": "a2", "max_sessions": 5, "schedule": [{"at": at("10:00:10"), "status": "online"}],
                           "status": "break"}]}
-    kpis = simulate(trace, roster, [kuaishou])["runs"][0]["kpis"]
+    kpis = simulate(trace, roster, [kuaishou], replace(CLOCKWORK, reply_median_seconds=160))["runs"][0]["kpis"]
     assert kpis["transfers"] == 1
     agents = {agent["id"]: agent for agent in kpis["agents"]}
     assert agents["a1"]["conversations"] == 0  # left before its clock ran out: counts for neither
     assert (agents["a2"]["on_time"], agents["a2"]["conversations"]) == (1, 1)
-    assert kpis["reply_rate"]["on_time"] == 1  # answered 90 s after the buyer wrote
+    assert (kpis["reply_rate"]["on_time"], kpis["reply_rate"]["counted"]) == (0, 1)
 
 
 # ---- reproducibility ----------------------------------------------------------------------------

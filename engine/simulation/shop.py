@@ -98,6 +98,7 @@ class ConversationState:
     first_reply_at: float | None = None
     replies: int = 0
     messages: int = 1
+    reply_token: int = 0
     last_from: str = "customer"
     last_at: float = 0.0
     queue: str | None = None
@@ -336,14 +337,16 @@ class Shop:
         conversation = self.conversations[index]
         luck = conversation.luck.reply[min(conversation.replies, len(conversation.luck.reply) - 1)]
         delay = self.behaviour.reply_delay(len(agent.conversations), agent.speed, luck)
-        self._push(self.now + delay, REPLY, index, conversation.messages)
+        conversation.reply_token += 1
+        self._push(self.now + delay, REPLY, index, conversation.reply_token)
 
     # ---- the conversation ----------------------------------------------------------------
 
-    def _on_reply(self, index: int, message: int) -> None:
+    def _on_reply(self, index: int, token: int) -> None:
         conversation = self.conversations[index]
         agent = conversation.agent
-        if conversation.state != "open" or message != conversation.messages or conversation.last_from != "customer":
+        # A reply planned before a transfer or a log-out is void: the token moved on when it was replanned.
+        if conversation.state != "open" or token != conversation.reply_token or conversation.last_from != "customer":
             return
         if agent is None or not agent.logged_in:
             if agent is not None:
