@@ -55,7 +55,7 @@ def summarise(outcome: Outcome) -> dict:
         if conversation.waited is not None:
             waiting_offline = conversation.queue == OFFLINE or conversation.routed == "hold"
             (offline_waits if waiting_offline else waits).append(conversation.waited)
-        if conversation.returning_to is not None:
+        if conversation.returning_to is not None and conversation.routed not in ("divert", "none"):
             returning += 1
             back_to_last += conversation.first_agent == conversation.returning_to
         agent = conversation.agent
