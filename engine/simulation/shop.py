@@ -32,7 +32,7 @@ from .errors import SimulationLimitError
 from .roster import Change, Roster, Setting, timeline
 from .trace import Arrival
 
-# Event kinds, in the order they are handled when they fall on the same instant.
+# Event kinds. Events at the same instant run in the order they were planned, before any arrival.
 CHANGE, REPLY, BUYER, CLOSE, AUTO_CLOSE, SAMPLE = range(6)
 OFFLINE = "offline"
 AUTO_CLOSE_RECHECK = 300.0
