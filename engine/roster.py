@@ -53,14 +53,26 @@ def choose(agents: Iterable[Agent], strategy: str, capacity: Capacity) -> Agent 
     return min(agents, key=ranking(strategy, capacity), default=None)
 
 
-def counts(agents: Iterable[Agent], capacity: Capacity) -> dict[str, int]:
-    """Head counts a policy can test: how many agents are listed, logged in, online, on break, eligible."""
-    result = {"agents": 0, "logged_in": 0, "online": 0, "on_break": 0, "eligible": 0, "suspended": 0}
+def counts(agents: list[Agent], capacity: Capacity) -> dict[str, int]:
+    """Head counts a policy can test: how many agents are listed, logged in, online, on break, eligible.
+
+    Written as one pass without helper calls: it runs over every agent of every request, once per
+    counter set (shop, each group), and was a fifth of a decision's time.
+    """
+    logged_in = online = on_break = eligible = suspended = 0
+    unlimited_as = capacity.unlimited_as
     for agent in agents:
-        result["agents"] += 1
-        result["logged_in"] += agent.logged_in
-        result["online"] += agent.online
-        result["on_break"] += agent.status == "break"
-        result["eligible"] += capacity.eligible(agent)
-        result["suspended"] += agent.online and agent.suspended
-    return result
+        status = agent.status
+        if status == "offline":
+            continue
+        logged_in += 1
+        if status == "break":
+            on_break += 1
+            continue
+        online += 1
+        if agent.suspended:
+            suspended += 1
+        elif agent.active < (unlimited_as if agent.max_sessions is None else agent.max_sessions):
+            eligible += 1
+    return {"agents": len(agents), "logged_in": logged_in, "online": online, "on_break": on_break,
+            "eligible": eligible, "suspended": suspended}

@@ -9,7 +9,9 @@ from hypothesis import HealthCheck, given, settings
 
 from conftest import ROOT
 from engine import oracle
-from strategies import dequeue_requests, route_requests
+from engine.request import Reader, read_agent
+from engine.roster import Capacity, counts
+from strategies import agents, dequeue_requests, route_requests
 
 SCHEMA = json.loads((ROOT / "schemas" / "request.schema.json").read_text(encoding="utf-8"))
 ROUTE_ACTIONS = {"assign", "queue", "offline_queue", "divert", "hold", "none"}
@@ -66,3 +68,20 @@ def test_b14_b15_dequeue_respects_slots_ttl_and_assigns_each_conversation_once(s
             limit = params.dequeue_cap_unlimited if agent["max_sessions"] is None else max(0, agent["max_sessions"] - agent["active"])
             assert taken <= limit, f"{agent_id} got {taken} with {limit} free slots"
             assert agent["status"] in ("online", "invisible")
+
+
+@SETTINGS
+@given(raw=agents(max_size=12))
+def test_b10_head_counts_match_their_definitions(raw):
+    """The one-pass counter agrees with the definitions: invisible counts online (B1), eligible is B10."""
+    reader = Reader()
+    roster = [read_agent(reader, item, "agent") for item in raw]
+    capacity = Capacity(500)
+    assert counts(roster, capacity) == {
+        "agents": len(roster),
+        "logged_in": sum(agent.logged_in for agent in roster),
+        "online": sum(agent.online for agent in roster),
+        "on_break": sum(agent.status == "break" for agent in roster),
+        "eligible": sum(capacity.eligible(agent) for agent in roster),
+        "suspended": sum(agent.online and agent.suspended for agent in roster),
+    }

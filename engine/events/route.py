@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..facts import (
-    FactSpec, agent_specs, counter_specs, group_fact_spec, put_agent, put_counters, specs,
+    COUNTERS, FactSpec, agent_specs, counter_specs, group_fact_spec, put_agent, put_counters, specs,
 )
 from ..model import Action, PolicyDocument
 from ..request import ENTRIES, Agent, Reader, read_agents, read_conversation, read_customer
@@ -80,7 +80,8 @@ def read(data: dict, policy: PolicyDocument) -> Situation:
         put_counters(facts, f"groups.{g.name}", [a for a in agents if g.name in a.groups], capacity)
     if group is not None:
         facts["conversation.group"] = group.name
-        put_counters(facts, "group", [a for a in agents if group.name in a.groups], capacity)
+        for key in COUNTERS:
+            facts[f"group.{key}"] = facts[f"groups.{group.name}.{key}"]
 
     return Situation(
         request=data,
