@@ -113,6 +113,83 @@ class _Builder:
             return None
 
 
+# libyaml's C parser when PyYAML was built with it: PyYAML's pure-Python scanner was most of the
+# time of a reload. Its C composer is not used: it recurses and crashes on deeply nested input.
+_PARSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_RESOLVER = yaml.resolver.Resolver()
+
+
+class _TooDeep(Exception):
+    def __init__(self, mark: yaml.Mark) -> None:
+        self.mark = mark
+
+
+def _compose(text: str, max_depth: int) -> yaml.Node | None:
+    """`yaml.compose` for one document, iterative, refusing nesting deeper than `max_depth`."""
+    events = yaml.parse(text, Loader=_PARSER)
+    anchors: dict[str, yaml.Node] = {}
+    open_nodes: list[yaml.Node] = []
+    root: yaml.Node | None = None
+    documents = 0
+    for event in events:
+        if isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise yaml.composer.ComposerError("expected a single document in the stream", None,
+                                                  "but found another document", event.start_mark)
+            continue
+        if isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            node = open_nodes.pop()
+            node.end_mark = event.end_mark
+            continue
+        if not isinstance(event, yaml.NodeEvent):
+            continue
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor not in anchors:
+                raise yaml.composer.ComposerError(None, None, f"found undefined alias {event.anchor}", event.start_mark)
+            node = anchors[event.anchor]
+        else:
+            node = _new_node(event)
+            if event.anchor is not None:
+                if event.anchor in anchors:
+                    raise yaml.composer.ComposerError(f"found duplicate anchor {event.anchor}", None,
+                                                      "second occurrence", event.start_mark)
+                anchors[event.anchor] = node
+        _attach(open_nodes, node)
+        if root is None:
+            root = node
+        if isinstance(node, yaml.CollectionNode) and not isinstance(event, yaml.AliasEvent):
+            if len(open_nodes) >= max_depth:
+                raise _TooDeep(event.start_mark)
+            open_nodes.append(node)
+    return root
+
+
+def _new_node(event: yaml.NodeEvent) -> yaml.Node:
+    tag = event.tag
+    if isinstance(event, yaml.ScalarEvent):
+        if tag is None or tag == "!":
+            tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, event.implicit)
+        return yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
+    kind = yaml.SequenceNode if isinstance(event, yaml.SequenceStartEvent) else yaml.MappingNode
+    if tag is None or tag == "!":
+        tag = _RESOLVER.resolve(kind, None, event.implicit)
+    return kind(tag, [], event.start_mark, None, flow_style=event.flow_style)
+
+
+def _attach(open_nodes: list[yaml.Node], node: yaml.Node) -> None:
+    """Adds `node` to the collection being built: a sequence item, or half of a mapping pair."""
+    if not open_nodes:
+        return
+    parent = open_nodes[-1]
+    if isinstance(parent, yaml.SequenceNode):
+        parent.value.append(node)
+    elif parent.value and len(parent.value[-1]) == 1:
+        parent.value[-1] = (parent.value[-1][0], node)
+    else:
+        parent.value.append((node,))
+
+
 class _TooBig(Exception):
     def __init__(self, node: yaml.Node, message: str) -> None:
         self.node = node
@@ -132,15 +209,16 @@ def parse_yaml(text: str | bytes, file: str, limits: YamlLimits = YamlLimits()) 
     if "\x00" in text:
         raise PolicyError([PolicyIssue(file, 1, 1, "file contains NUL bytes: it is binary, not YAML")])
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = _compose(text, limits.max_depth)
+    except _TooDeep as error:
+        raise PolicyError([PolicyIssue(file, error.mark.line + 1, error.mark.column + 1,
+                                       f"document is nested deeper than {limits.max_depth} levels")]) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise PolicyError([PolicyIssue(file, line, column, f"YAML syntax: {error.problem or error}")]) from None
     except yaml.YAMLError as error:
         raise PolicyError([PolicyIssue(file, 1, 1, f"YAML: {error}")]) from None
-    except RecursionError:
-        raise PolicyError([PolicyIssue(file, 1, 1, "document is nested too deeply to read")]) from None
     builder = _Builder(file, limits)
     if root is None:
         raise PolicyError([PolicyIssue(file, 1, 1, "file is empty")])

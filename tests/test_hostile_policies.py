@@ -34,7 +34,7 @@ def _good() -> bytes:
 HOSTILE: dict[str, tuple[bytes, str]] = {
     "alias_bomb": (_billion_laughs(), "alias"),
     "fifty_megabytes": (b"# padding\n" * 5_000_000, "over the limit"),
-    "ten_thousand_deep_flow": (b"name: " + b"[" * 10_000 + b"]" * 10_000 + b"\n", "nested too deeply"),
+    "ten_thousand_deep_flow": (b"name: " + b"[" * 10_000 + b"]" * 10_000 + b"\n", "nested deeper than 64"),
     "ten_thousand_deep_block": (b"name:\n" + b"".join(b" " * i + b"- \n" for i in range(1, 400)), "nested deeper than 64"),
     "invalid_utf8": (b"name: kuaishou\nplatform: \xff\xfe\n", "UTF-8"),
     "python_object": (b"name: !!python/object/apply:os.system ['echo owned']\n", "tag"),
