@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import tempfile
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from time import perf_counter
 from typing import Callable
 
-import yaml
 from pyinstrument import Profiler
 
 from engine import load_policy
@@ -126,23 +123,6 @@ def reload_workload(directory: Path) -> Callable[[], None]:
     return work
 
 
-def composer_ms(directory: Path) -> dict[str, float]:
-    """Composing the 200-rule file with PyYAML's Python loader and with its libyaml one, both keeping marks."""
-    text = write_policy(directory, 200).read_text()
-    loaders = {"SafeLoader": yaml.SafeLoader}
-    if yaml.__with_libyaml__:
-        loaders["CSafeLoader"] = yaml.CSafeLoader
-    timings = {}
-    for name, loader in loaders.items():
-        samples = []
-        for _ in range(5):
-            started = perf_counter()
-            yaml.compose(text, Loader=loader)
-            samples.append((perf_counter() - started) * 1000)
-        timings[name] = statistics.median(samples)
-    return timings
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, required=True)
@@ -154,7 +134,6 @@ def main() -> None:
             "http_app_batch_100": profile(http_workload(batch=100)),
             "reload_200_rules": profile(reload_workload(Path(directory))),
         }
-        results["reload_200_rules"]["composer_ms"] = composer_ms(Path(directory))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1))
     for name, summary in results.items():
