@@ -289,7 +289,8 @@ def _scaling(results: dict) -> list[str]:
         "(noise, caches, the garbage collector over larger requests), not from the algorithm. Cost per agent",
         "at the largest size:",
         f"floor {per_agent['floor']:.2f} µs, zen {per_agent['zen']:.2f} µs, Fenliu {per_agent['fenliu']:.2f} µs "
-        f"({largest['agents']} agents); Fenliu's per-agent constant is where its time goes (section 6).",
+        f"({largest['agents']} agents): Fenliu's is {per_agent['fenliu'] / per_agent['floor']:.0f}× the floor's;"
+        " section 6 shows where it goes.",
         "",
         "![cost by agents](docs/bench-scaling-agents.png)",
         "",
