@@ -83,7 +83,7 @@ def read_roster(path: str | Path) -> Roster:
     except OSError as error:
         raise SimulationInputError([InputIssue(file, 0, "", f"cannot read: {error.strerror or error}")]) from None
     try:
-        document = parse_yaml(data, file, YamlLimits(max_bytes=16 << 20))
+        document = parse_yaml(data, file, YamlLimits(max_bytes=16 << 20, max_nodes=2_000_000))
     except PolicyError as error:
         raise SimulationInputError([InputIssue(i.file, i.line, "", i.message) for i in error.issues]) from None
     return _build(document)

@@ -207,7 +207,7 @@ class Shop:
                 self._route(arrived)
                 arrived += 1
             steps += 1
-            if steps % 2048 == 0:
+            if steps % 256 == 0:
                 if self.deadline is not None and time.monotonic() > self.deadline:
                     raise SimulationLimitError("the simulation ran past its time limit")
                 if self.progress is not None:
