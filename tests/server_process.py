@@ -26,6 +26,7 @@ class RunningServer:
         """`log_path` receives the server's output; `/dev/full` makes every log write fail."""
         self.rules_dir = rules_dir
         self.log_path = Path(log_path)
+        self.workers = workers
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         command = [str(FENLIU), "serve", "--rules", str(rules_dir), "--port", str(self.port), "--workers", str(workers)]
@@ -35,13 +36,19 @@ class RunningServer:
         self._wait_ready()
 
     def _wait_ready(self) -> None:
+        """Until every worker has answered ready: one that is still booting has loaded nothing yet."""
         deadline = time.monotonic() + START_SECONDS
+        ready: set[str] = set()
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
             try:
-                if requests.get(self.url("/readyz"), timeout=1).status_code == 200:
-                    return
+                response = requests.get(self.url("/readyz"), timeout=1)
+                if response.status_code == 200:
+                    ready.add(response.headers["X-Fenliu-Worker"])
+                    if len(ready) == self.workers:
+                        return
+                    continue
             except requests.RequestException:
                 pass
             time.sleep(0.1)
