@@ -11,7 +11,7 @@ import hashlib
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -103,7 +103,7 @@ class PolicyRegistry:
         self._refresh_lock = threading.Lock()
         self.refreshed_once = False
         self.directory_error: str | None = None
-        self.on_change: list = []
+        self.on_change: list[Callable[[RefreshReport, list[Entry]], None]] = []
 
     def entries(self) -> list[Entry]:
         return sorted(self._entries.values(), key=lambda entry: entry.name)
