@@ -26,6 +26,8 @@ check: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m bench.run_all
+	$(BIN)/python bench/simulate_day.py
+	$(BIN)/python -m bench.run_all --render-only
 
 # Longer fuzzing of the running service from its OpenAPI than `make test` does (not CI).
 fuzz: $(STAMP)

@@ -78,6 +78,28 @@ FIXES = [
 ]
 
 
+def _simulation(day: dict | None) -> list[str]:
+    lines = ["## 7. Simulation speed", ""]
+    if not day:
+        return lines + ["Not measured: run `.venv/bin/python bench/simulate_day.py` (part of `make bench`).", ""]
+    load = ", ".join(f"{value:.1f}" for value in day["machine"]["load_average"])
+    return lines + [
+        f"`bench/simulate_day.py`: a generated day of {day['conversations']:,} conversations and {day['agents']} agents "
+        f"(seed {day['seed']}), every decision through `Policy.evaluate`; load average {load} when it ended. "
+        "Goal: under 60 s. Details and the model: `docs/simulation.md`.",
+        "",
+        "| step | wall s | CPU s |",
+        "|---|---:|---:|",
+        f"| generate the day | {day['generate_seconds']:.1f} | |",
+        f"| read and check trace and roster | {day['read_seconds']:.1f} | |",
+        f"| one policy, in process ({day['decisions']:,} decisions, {day['decisions_per_second']:,}/s) | "
+        f"{day['one_policy_wall_seconds']:.1f} | {day['one_policy_cpu_seconds']:.1f} |",
+        f"| `fenliu simulate` with two policies on two processes | {day['two_policies_cli_wall_seconds']:.1f} | "
+        f"{day['two_policies_cli_cpu_seconds']:.1f} |",
+        "",
+    ]
+
+
 def _before_after(found: list[Target]) -> list[str]:
     lines = ["## Before and after the profile-driven fixes", "",
              "| target | before (commit 85afb7f) | after (this run) |", "|---|---|---|"]
@@ -469,6 +491,7 @@ def render(results: dict, machine: dict, commands: list[str], seconds: float) ->
     lines += _memory(results["memory"])
     if missed and results.get("profiles"):
         lines += _profiles(results, missed)
+    lines += _simulation(results.get("simulation"))
     lines += _before_after(found)
     lines += [
         "## Machine",

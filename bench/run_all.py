@@ -100,6 +100,9 @@ def draw(results: dict) -> None:
 def _render(run: dict, output: Path) -> None:
     results = {name: json.loads((RESULTS / f"{name}.json").read_text())
                for name in (RESULT_NAMES.get(part, part) for part in PARTS)}
+    simulation = RESULTS / "simulate_day.json"
+    if simulation.is_file():
+        results["simulation"] = json.loads(simulation.read_text())
     draw(results)
     output.write_text(render(results, run["machine"], run["commands"], run["seconds"]))
 
