@@ -1,7 +1,9 @@
-"""Starts `fenliu serve` for real (gunicorn, several workers) on a free loopback port, for tests."""
+"""Starts `fenliu serve` for real (gunicorn, several workers) on a free loopback port, for tests,
+and edits its rules directory the way operators and deploy tools do."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -13,6 +15,29 @@ import requests
 
 FENLIU = Path(sys.executable).parent / "fenliu"
 START_SECONDS = 30
+RULES = Path(__file__).resolve().parent.parent / "rules"
+SHIPPED_VERSION = "2026.11.1"
+
+
+def copy_of_shipped_rules(parent: Path) -> Path:
+    directory = parent / "rules"
+    directory.mkdir()
+    for name in ("kuaishou", "taobao", "douyin"):
+        shutil.copy(RULES / f"{name}.yaml", directory)
+    return directory
+
+
+def kuaishou_text(version: str) -> str:
+    """The shipped Kuaishou policy under another version, to tell reloads apart."""
+    text = (RULES / "kuaishou.yaml").read_text(encoding="utf-8")
+    return text.replace(f'version: "{SHIPPED_VERSION}"', f'version: "{version}"')
+
+
+def write_kuaishou(rules_dir: Path, text: str) -> None:
+    """As editors and deploy tools do: write aside, then rename over (atomic)."""
+    temporary = rules_dir / ".kuaishou.yaml.tmp"
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(rules_dir / "kuaishou.yaml")
 
 
 def free_port() -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import signal
 import threading
 import time
@@ -15,29 +14,16 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import RULES, agent, route
-from server_process import RunningServer
+from conftest import agent, route
+from server_process import SHIPPED_VERSION, RunningServer, copy_of_shipped_rules, kuaishou_text, write_kuaishou
 
 REQUEST = route([agent("a1"), agent("a2", active=3)])
-GOOD_VERSION = "2026.11.1"
 
 
-def _policy_text(version: str) -> str:
-    return (RULES / "kuaishou.yaml").read_text(encoding="utf-8").replace(f'version: "{GOOD_VERSION}"', f'version: "{version}"')
 
 
-def _write(rules_dir: Path, text: str) -> None:
-    temporary = rules_dir / ".kuaishou.yaml.tmp"
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(rules_dir / "kuaishou.yaml")
 
 
-def _rules(tmp_path_factory) -> Path:
-    rules = tmp_path_factory.mktemp("faults") / "rules"
-    rules.mkdir()
-    for name in ("kuaishou", "taobao", "douyin"):
-        shutil.copy(RULES / f"{name}.yaml", rules)
-    return rules
 
 
 def _rss_kib(pid: int) -> int:
@@ -104,7 +90,7 @@ class Load:
 
 @pytest.fixture
 def server(tmp_path_factory):
-    running = RunningServer(_rules(tmp_path_factory), tmp_path_factory.mktemp("log") / "server.log")
+    running = RunningServer(copy_of_shipped_rules(tmp_path_factory.mktemp("faults")), tmp_path_factory.mktemp("log") / "server.log")
     yield running
     running.stop()
 
@@ -118,7 +104,7 @@ def test_a_worker_killed_mid_request_is_replaced_while_the_other_serves(server):
     before = server.worker_pids()
     victim = min(before)
     counted_before = _decisions_counted(server)
-    with Load(server, {GOOD_VERSION}) as load:
+    with Load(server, {SHIPPED_VERSION}) as load:
         time.sleep(1.0)
         os.kill(victim, signal.SIGKILL)
         deadline = time.monotonic() + 20
@@ -140,14 +126,14 @@ def test_a_worker_killed_mid_request_is_replaced_while_the_other_serves(server):
 
 def test_the_rules_directory_gone_for_a_while_changes_nothing(server):
     hidden = server.rules_dir.with_name("rules-away")
-    with Load(server, {GOOD_VERSION, "back"}) as load:
+    with Load(server, {SHIPPED_VERSION, "back"}) as load:
         server.rules_dir.rename(hidden)
         time.sleep(2.5)
         policies = requests.get(server.url("/v1/policies"), timeout=5).json()["policies"]
         assert [policy["status"] for policy in policies] == ["active"] * 3
         assert requests.get(server.url("/readyz"), timeout=5).json()["rules_directory_error"]
         hidden.rename(server.rules_dir)
-        _write(server.rules_dir, _policy_text("back"))
+        write_kuaishou(server.rules_dir, kuaishou_text("back"))
         caught_up: set[str] = set()
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and len(caught_up) < server.workers:
@@ -159,7 +145,7 @@ def test_the_rules_directory_gone_for_a_while_changes_nothing(server):
 
 
 def test_a_full_disk_under_the_log_does_not_fail_requests(tmp_path_factory):
-    server = RunningServer(_rules(tmp_path_factory), "/dev/full")
+    server = RunningServer(copy_of_shipped_rules(tmp_path_factory.mktemp("faults")), "/dev/full")
     try:
         answers = [requests.post(server.url("/v1/policies/kuaishou/evaluate"), json=REQUEST, timeout=10) for _ in range(50)]
         assert {answer.status_code for answer in answers} == {200}
@@ -171,16 +157,16 @@ def test_a_full_disk_under_the_log_does_not_fail_requests(tmp_path_factory):
 def test_a_reload_storm_under_load_fails_nothing(server):
     """4 clients post while 100 edits land (25 invalid), with SIGHUP and POST /v1/reload at random."""
     chance = random.Random(20261123)
-    valid = {GOOD_VERSION}
+    valid = {SHIPPED_VERSION}
     workers = server.worker_pids()
     rss_before = {pid: _rss_kib(pid) for pid in workers}
     with Load(server, valid) as load:
         for edit in range(100):
             if edit % 4 == 3:
-                _write(server.rules_dir, _policy_text(f"invalid-{edit}").replace("then:", "then: {unknown_action: 1}\n    x:", 1))
+                write_kuaishou(server.rules_dir, kuaishou_text(f"invalid-{edit}").replace("then:", "then: {unknown_action: 1}\n    x:", 1))
             else:
                 valid.add(f"storm-{edit}")
-                _write(server.rules_dir, _policy_text(f"storm-{edit}"))
+                write_kuaishou(server.rules_dir, kuaishou_text(f"storm-{edit}"))
             roll = chance.random()
             if roll < 0.1:
                 server.signal_master(signal.SIGHUP)

@@ -3,7 +3,6 @@ in the documented status codes, content type and JSON shape, and the server stil
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import RULES
-from server_process import RunningServer
+from server_process import RunningServer, copy_of_shipped_rules
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
@@ -27,11 +25,7 @@ def fuzz_command(base_url: str, examples: int) -> list[str]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    rules = tmp_path_factory.mktemp("fuzz") / "rules"
-    rules.mkdir()
-    for name in ("kuaishou", "taobao", "douyin"):
-        shutil.copy(RULES / f"{name}.yaml", rules)
-    running = RunningServer(rules, tmp_path_factory.mktemp("log") / "server.log")
+    running = RunningServer(copy_of_shipped_rules(tmp_path_factory.mktemp("fuzz")), tmp_path_factory.mktemp("log") / "server.log")
     yield running
     running.stop()
 

@@ -3,7 +3,6 @@ rules directory within 2 seconds; reloads forced by HTTP or SIGHUP reach both; n
 policies change under load."""
 from __future__ import annotations
 
-import shutil
 import signal
 import threading
 import time
@@ -12,24 +11,16 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import RULES, agent, route
-from server_process import RunningServer
+from conftest import agent, route
+from server_process import SHIPPED_VERSION, RunningServer, copy_of_shipped_rules, kuaishou_text, write_kuaishou
 
 REQUEST = route([agent("a1"), agent("a2", active=3)])
 WORKERS = 2
 RELOAD_SECONDS = 2.0
 
 
-def _policy_text(version: str) -> str:
-    text = (RULES / "kuaishou.yaml").read_text(encoding="utf-8")
-    return text.replace('version: "2026.11.1"', f'version: "{version}"')
 
 
-def _write(rules_dir: Path, text: str) -> None:
-    """As editors and deploy tools do: write aside, then rename over (atomic)."""
-    temporary = rules_dir / ".kuaishou.yaml.tmp"
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(rules_dir / "kuaishou.yaml")
 
 
 def _evaluate(server: RunningServer) -> requests.Response:
@@ -53,11 +44,7 @@ def _version_is(version: str):
 
 @pytest.fixture(scope="module")
 def rules_dir(tmp_path_factory) -> Path:
-    directory = tmp_path_factory.mktemp("service") / "rules"
-    directory.mkdir()
-    for name in ("kuaishou", "taobao", "douyin"):
-        shutil.copy(RULES / f"{name}.yaml", directory)
-    return directory
+    return copy_of_shipped_rules(tmp_path_factory.mktemp("service"))
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +57,8 @@ def server(rules_dir: Path, tmp_path_factory):
 @pytest.fixture
 def restored(rules_dir: Path, server: RunningServer):
     yield rules_dir
-    _write(rules_dir, _policy_text("2026.11.1"))
-    assert len(_seen_by_every_worker(server, _version_is("2026.11.1"), 5)) == WORKERS
+    write_kuaishou(rules_dir, kuaishou_text(SHIPPED_VERSION))
+    assert len(_seen_by_every_worker(server, _version_is(SHIPPED_VERSION), 5)) == WORKERS
 
 
 def test_the_real_server_answers_every_endpoint(server):
@@ -125,7 +112,7 @@ def test_metrics_add_up_over_both_workers(server):
 
 
 def test_a_valid_edit_is_live_in_every_worker_within_2_seconds(server, restored):
-    _write(restored, _policy_text("edit-1"))
+    write_kuaishou(restored, kuaishou_text("edit-1"))
     started = time.monotonic()
     assert len(_seen_by_every_worker(server, _version_is("edit-1"), RELOAD_SECONDS)) == WORKERS
     assert time.monotonic() - started <= RELOAD_SECONDS
@@ -133,14 +120,14 @@ def test_a_valid_edit_is_live_in_every_worker_within_2_seconds(server, restored)
 
 
 def test_an_invalid_edit_leaves_the_old_version_serving_and_shows_stale(server, restored):
-    _write(restored, _policy_text("2026.11.1").replace("priority: ", "priority: high #", 1))
+    write_kuaishou(restored, kuaishou_text(SHIPPED_VERSION).replace("priority: ", "priority: high #", 1))
 
     def stale(response: requests.Response) -> bool:
         body = response.json()
-        return body["status"] == "stale" and body["version"] == "2026.11.1" and body["last_error"][0]["line"] > 0
+        return body["status"] == "stale" and body["version"] == SHIPPED_VERSION and body["last_error"][0]["line"] > 0
 
     assert len(_seen_by_every_worker(server, stale, RELOAD_SECONDS + 1)) == WORKERS
-    assert _evaluate(server).json()["policy"]["version"] == "2026.11.1"
+    assert _evaluate(server).json()["policy"]["version"] == SHIPPED_VERSION
     metrics = requests.get(server.url("/metrics"), timeout=5).text
     assert 'fenliu_policy_reload_total{policy="kuaishou",result="error"}' in metrics
 
@@ -154,7 +141,7 @@ def test_deleting_a_file_unloads_the_policy_in_every_worker(server, restored):
 def test_clients_see_no_failure_while_the_policy_is_rewritten_20_times(server, restored):
     """4 clients post continuously; 20 rewrites land, 5 of them invalid. Every answer is a good
     envelope from a version that was valid on disk."""
-    valid_versions = {"2026.11.1"}
+    valid_versions = {SHIPPED_VERSION}
     failures: list[str] = []
     answered = [0]
     stop = threading.Event()
@@ -178,10 +165,10 @@ def test_clients_see_no_failure_while_the_policy_is_rewritten_20_times(server, r
         thread.start()
     for edit in range(20):
         if edit % 4 == 3:
-            _write(restored, _policy_text(f"broken-{edit}") + "\n  - {id: [unclosed\n")
+            write_kuaishou(restored, kuaishou_text(f"broken-{edit}") + "\n  - {id: [unclosed\n")
         else:
             valid_versions.add(f"v{edit}")
-            _write(restored, _policy_text(f"v{edit}"))
+            write_kuaishou(restored, kuaishou_text(f"v{edit}"))
         time.sleep(0.3)
     stop.set()
     for thread in threads:
@@ -193,16 +180,13 @@ def test_clients_see_no_failure_while_the_policy_is_rewritten_20_times(server, r
 @pytest.fixture(scope="module")
 def slow_poll_server(tmp_path_factory):
     """A server that would not notice an edit for an hour on its own: only forced reloads count."""
-    directory = tmp_path_factory.mktemp("forced") / "rules"
-    directory.mkdir()
-    shutil.copy(RULES / "kuaishou.yaml", directory)
-    running = RunningServer(directory, tmp_path_factory.mktemp("log") / "server.log", env={"FENLIU_POLL_SECONDS": "3600"})
+    running = RunningServer(copy_of_shipped_rules(tmp_path_factory.mktemp("forced")), tmp_path_factory.mktemp("log") / "server.log", env={"FENLIU_POLL_SECONDS": "3600"})
     yield running
     running.stop()
 
 
 def test_post_reload_reaches_every_worker_not_only_the_one_that_took_it(slow_poll_server):
-    _write(slow_poll_server.rules_dir, _policy_text("forced-http"))
+    write_kuaishou(slow_poll_server.rules_dir, kuaishou_text("forced-http"))
     response = requests.post(slow_poll_server.url("/v1/reload"), timeout=10)
     assert response.json()["loaded"] == ["kuaishou"]
     assert len(_seen_by_every_worker(slow_poll_server, _version_is("forced-http"), RELOAD_SECONDS)) == WORKERS
@@ -210,7 +194,7 @@ def test_post_reload_reaches_every_worker_not_only_the_one_that_took_it(slow_pol
 
 def test_sighup_reloads_every_worker_without_replacing_them(slow_poll_server):
     workers_before = slow_poll_server.worker_pids()
-    _write(slow_poll_server.rules_dir, _policy_text("forced-hup"))
+    write_kuaishou(slow_poll_server.rules_dir, kuaishou_text("forced-hup"))
     slow_poll_server.signal_master(signal.SIGHUP)
     seen = _seen_by_every_worker(slow_poll_server, _version_is("forced-hup"), RELOAD_SECONDS)
     assert len(seen) == WORKERS
