@@ -155,6 +155,13 @@ def test_b17_auto_close_at_exactly_20_minutes_of_buyer_silence(shipped, sender):
     assert close(shipped["kuaishou"], manual=False, sender=sender, silent=20 * MINUTE - timedelta(seconds=1))["action"] == "keep"
 
 
+def test_b17_close_decisions_explain_who_spoke_last_and_when(shipped):
+    auto = close(shipped["kuaishou"], manual=False, sender="agent", silent=25 * MINUTE)
+    kept = close(shipped["kuaishou"], manual=False, sender="customer", silent=3 * MINUTE)
+    assert auto["reason"] == "closed after buyer silence: last message from the agent 25 min ago"
+    assert kept["reason"] == "kept open: last message from the buyer 3 min ago"
+
+
 def test_b17_a_buyer_waiting_for_an_answer_is_never_auto_closed(shipped):
     assert close(shipped["kuaishou"], manual=False, sender="customer", silent=timedelta(days=3))["action"] == "keep"
 

@@ -16,7 +16,6 @@ FACTS: dict[str, FactSpec] = specs(
     ("last_message.minutes_ago", "number", "minutes since the last message: the buyer's silence when it was not theirs"),
 )
 FALLBACK = {"action": "keep"}
-REASONS = {"close": "closed", "refuse": "please reply first", "keep": "kept open"}
 
 
 def fact_spec(name: str, policy_groups: tuple) -> FactSpec | None:
@@ -42,4 +41,15 @@ def read(data: dict, policy: PolicyDocument) -> Situation:
 
 
 def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> Decision | FallThrough:
-    return Decision({"action": action.kind, "reason": action.reason or REASONS[action.kind]})
+    return Decision({"action": action.kind, "reason": action.reason or _reason(action.kind, situation.facts)})
+
+
+def _reason(kind: str, facts: dict) -> str:
+    """Says what the decision rests on: who spoke last, and how long ago."""
+    sender, minutes = facts["last_message.from"], facts["last_message.minutes_ago"]
+    last = f"last message from the {'buyer' if sender == 'customer' else sender} {minutes:.0f} min ago"
+    if kind == "refuse":
+        return f"please reply first: {last}"
+    if kind == "close":
+        return f"closed by the agent; {last}" if facts["close.manual"] else f"closed after buyer silence: {last}"
+    return f"kept open: {last}"
