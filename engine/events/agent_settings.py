@@ -55,7 +55,7 @@ def read(data: dict, policy: PolicyDocument) -> Situation:
 def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> Decision | FallThrough:
     maximum = situation.extra["maximum"]
     if action.kind == "reject":
-        return Decision({"action": "reject", "reason": action.reason or "rejected"})
+        return Decision({"action": "reject", "reason": action.reason or f"{_setting(situation)} rejected"})
     if isinstance(maximum, int) and maximum <= 0:
         return FallThrough("a maximum of 0 or less is never accepted (B2)")
     code = action.options.get("warning")
@@ -64,4 +64,11 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
         message = WARNINGS[code].format(max=maximum, low=policy.params.capacity.low_warning,
                                         agent=situation.extra["agent_id"])
         warnings = ({"code": code, "message": message, "agent_id": situation.extra["agent_id"]},)
-    return Decision({"action": "accept", "reason": action.reason or "accepted"}, warnings)
+    return Decision({"action": "accept", "reason": action.reason or f"{_setting(situation)} accepted"}, warnings)
+
+
+def _setting(situation: Situation) -> str:
+    extra = situation.extra
+    maximum = extra["maximum"]
+    shown = "unlimited" if maximum is None else maximum
+    return f"{extra['agent_id']} {extra['status']} with maximum {shown}"
