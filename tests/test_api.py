@@ -309,3 +309,24 @@ def test_simulate_names_bad_input_and_unknown_policies(client):
     unknown = {**_small_simulation(), "policies": ["kuaishu"]}
     _error_shape(client.post("/v1/simulate", json=unknown), 404, "unknown_policy")
     _error_shape(client.post("/v1/simulate", json={"trace": []}), 400, "invalid_simulation")
+
+
+def test_validate_reads_no_file_and_follows_no_include(client):
+    text = "name: x\nplatform: kuaishou\nrules: !include /etc/passwd\n"
+    body = client.post("/v1/policies/validate", data=text, content_type="text/plain").get_json()
+    assert body["valid"] is False
+    assert "root:" not in json.dumps(body)
+    assert any("tag" in error["message"] for error in body["errors"])
+
+
+def test_an_internal_fault_is_a_500_without_a_stack_trace(app, monkeypatch):
+    from engine import Policy
+
+    def broken(self, request, *, explain=False):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(Policy, "evaluate", broken)
+    response = _evaluate(app.test_client(), route([agent("a1")]))
+    error = _error_shape(response, 500, "internal_error")
+    assert "secret" not in response.get_data(as_text=True) and "Traceback" not in response.get_data(as_text=True)
+    assert error["message"] == "the service failed to answer; see its log"
