@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .compiler import FieldTable, LimitExceeded, compile_condition, leaf_expressions
-from .durable import RuleMatcher
+from .durable import EngineError, RuleMatcher
 from .errors import PolicyError, PolicyIssue, RequestError, RequestIssue
 from .events import EVENTS, Decision, EventKind, FallThrough
 from .explain import Leaves, explain_condition
@@ -68,7 +68,12 @@ class Policy:
                     where = error.compare.where if error.compare else rule.where
                     issues.append(PolicyIssue(where.file, where.line, where.column, f"rule `{rule.id}`: {error.message}"))
             if not issues:
-                matcher = RuleMatcher(f"{document.name}.{name}", conditions)
+                try:
+                    matcher = RuleMatcher(f"{document.name}.{name}", conditions)
+                except EngineError as error:
+                    where = rules[0].where
+                    issues.append(PolicyIssue(where.file, where.line, where.column, f"`{name}` rules: {error}"))
+                    continue
                 compiled[name] = CompiledEvent(kind, rules, conditions, leaves, table, matcher)
         if issues:
             for event in compiled.values():

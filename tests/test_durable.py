@@ -147,3 +147,17 @@ def test_engine_agrees_with_the_oracle_on_generated_expressions(expressions, fac
             assert matcher.matching(facts) == oracle.matching(expressions, facts)
     finally:
         matcher.close()
+
+
+def test_a_ruleset_the_engine_refuses_is_a_policy_error_at_the_first_rule(shipped, monkeypatch):
+    """Whatever the C engine refuses surfaces as a PolicyError with a position, never as a crash of a reload."""
+    from engine import Policy, PolicyError
+    from engine import policy as policy_module
+
+    def refuse(name, conditions):
+        raise EngineError(f"{name}: the rule engine refused the ruleset: test")
+
+    monkeypatch.setattr(policy_module, "RuleMatcher", refuse)
+    with pytest.raises(PolicyError) as raised:
+        Policy(shipped["kuaishou"].document)
+    assert raised.value.errors[0]["line"] > 0 and "refused" in raised.value.errors[0]["message"]
