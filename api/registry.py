@@ -187,6 +187,11 @@ class PolicyRegistry:
             policy = Policy(document, warnings)
         except PolicyError as error:
             return self._reject(entry, error, sha256, report)
+        except Exception:
+            # A fault of the loader itself must cost this file only, not the whole reload.
+            log.exception("policy %s: unexpected failure while loading", name)
+            fault = PolicyError([_issue(path, "could not be loaded: internal error, see the service log")])
+            return self._reject(entry, fault, sha256, report)
         loaded = Loaded(policy, str(path), datetime.now(timezone.utc).isoformat(timespec="milliseconds"))
         report.loaded.append(name)
         log.info("policy %s loaded: version %s sha256 %s", name, policy.version, policy.sha256)

@@ -146,3 +146,19 @@ def test_test_files_and_hidden_files_are_not_policies(registry, rules_dir):
     (rules_dir / ".kuaishou.yaml.swp").write_text("junk", encoding="utf-8")
     registry.refresh()
     assert [entry.name for entry in registry.entries()] == ["kuaishou"]
+
+
+def test_a_fault_of_the_loader_costs_that_file_only(registry, rules_dir, monkeypatch):
+    from api import registry as registry_module
+
+    shutil.copy(RULES / "taobao.yaml", rules_dir)
+
+    def explode(data, file, limits):
+        raise RuntimeError("loader bug")
+
+    monkeypatch.setattr(registry_module, "parse_policy", explode)
+    _bump(rules_dir / "kuaishou.yaml", "5")
+    report = registry.refresh()
+    assert registry.entry("kuaishou").status == "stale" and _version(registry) == "2026.11.1"
+    assert registry.entry("taobao").status == "failed"
+    assert {item["file"] for item in report.rejected} == {str(rules_dir / "kuaishou.yaml"), str(rules_dir / "taobao.yaml")}
