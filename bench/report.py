@@ -511,6 +511,8 @@ def render(results: dict, machine: dict, commands: list[str], seconds: float) ->
         "",
         "```sh",
         *commands,
+        ".venv/bin/python bench/simulate_day.py     # writes bench/results/simulate_day.json",
+        ".venv/bin/python -m bench.run_all --render-only",
         "```",
         "",
     ]
