@@ -4,13 +4,14 @@ from __future__ import annotations
 import hmac
 import time
 from contextlib import ExitStack
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from engine import Policy, PolicyError, RequestError
 from engine.loader import parse_policy
-from engine.simulation import SimulationInputError, SimulationLimitError, SimulationOptions, options_from_dict, run_simulation
+from engine.simulation import SimulationInputError, SimulationLimitError, options_from_dict, run_simulation
 from engine.suggestions import did_you_mean
 
 from . import decision_log, metrics
@@ -174,12 +175,10 @@ def simulate():
                        [{"path": "policies", "message": "names of loaded policies"}])
     settings = service.settings
     try:
-        chosen = options_from_dict(body.get("options", {}))
-        options = SimulationOptions(
-            seed=chosen.seed, behaviour=chosen.behaviour, sample_minutes=chosen.sample_minutes,
-            drain_hours=chosen.drain_hours, max_conversations=settings.simulate_max_conversations,
-            max_agents=settings.simulate_max_agents, max_policies=settings.simulate_max_policies,
-            time_limit_seconds=settings.simulate_time_limit_seconds)
+        options = replace(options_from_dict(body.get("options", {})),
+                          max_conversations=settings.simulate_max_conversations,
+                          max_agents=settings.simulate_max_agents, max_policies=settings.simulate_max_policies,
+                          time_limit_seconds=settings.simulate_time_limit_seconds)
         with ExitStack() as leases:
             policies = {}
             for name in names:

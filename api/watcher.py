@@ -29,19 +29,11 @@ class Watcher:
         self.poll_seconds = poll_seconds
         self.request_file = runtime_dir / RELOAD_REQUEST_FILE if runtime_dir else None
         self._wake = threading.Event()
-        self._stop = threading.Event()
         self._last_request = self._read_request()
-        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="fenliu-watcher", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join()
+        # A daemon: it lives as long as its worker process, which gunicorn stops.
+        threading.Thread(target=self._run, name="fenliu-watcher", daemon=True).start()
 
     def wake(self) -> None:
         """Reload at once (used by the SIGHUP handler: only sets a flag, as signal handlers must)."""
@@ -56,7 +48,7 @@ class Watcher:
             return
         token = uuid.uuid4().hex
         self._last_request = token
-        temporary = self.request_file.with_name(f".{RELOAD_REQUEST_FILE}.{os.getpid()}")
+        temporary = self.request_file.with_name(f".{RELOAD_REQUEST_FILE}.{token}")
         temporary.write_text(token, encoding="ascii")
         os.replace(temporary, self.request_file)
 
@@ -70,12 +62,12 @@ class Watcher:
 
     def _run(self) -> None:
         waited = 0.0
-        while not self._stop.is_set():
+        while True:
             woken = self._wake.wait(SIGNAL_CHECK_SECONDS)
             waited += SIGNAL_CHECK_SECONDS
             request = self._read_request()
             asked = request != self._last_request
-            if not (woken or asked or waited >= self.poll_seconds) or self._stop.is_set():
+            if not (woken or asked or waited >= self.poll_seconds):
                 continue
             self._wake.clear()
             self._last_request = request

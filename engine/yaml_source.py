@@ -135,8 +135,8 @@ def _compose(text: str, max_depth: int) -> yaml.Node | None:
         if isinstance(event, yaml.DocumentStartEvent):
             documents += 1
             if documents > 1:
-                raise yaml.composer.ComposerError("expected a single document in the stream", None,
-                                                  "but found another document", event.start_mark)
+                raise yaml.composer.ComposerError(None, None, "a policy file holds a single document, "
+                                                  "but another starts here", event.start_mark)
             continue
         if isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
             node = open_nodes.pop()
@@ -152,8 +152,8 @@ def _compose(text: str, max_depth: int) -> yaml.Node | None:
             node = _new_node(event)
             if event.anchor is not None:
                 if event.anchor in anchors:
-                    raise yaml.composer.ComposerError(f"found duplicate anchor {event.anchor}", None,
-                                                      "second occurrence", event.start_mark)
+                    raise yaml.composer.ComposerError(None, None, f"duplicate anchor &{event.anchor}",
+                                                      event.start_mark)
                 anchors[event.anchor] = node
         _attach(open_nodes, node)
         if root is None:

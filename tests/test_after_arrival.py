@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from conftest import NOW, agent, hours_before_now
+from engine import RequestError
 
 MINUTE = timedelta(minutes=1)
 
@@ -217,6 +218,11 @@ def test_b2_suspended_is_a_setting_not_a_number(shipped):
     assert settings(shipped["kuaishou"], "suspended")["decision"]["action"] == "accept"
 
 
+def test_b2_settings_decisions_name_the_agent_and_the_maximum(shipped):
+    assert settings(shipped["kuaishou"], 20)["decision"]["reason"] == "a1 online with maximum 20 accepted"
+    assert settings(shipped["kuaishou"], None)["decision"]["reason"] == "a1 online with maximum unlimited accepted"
+
+
 # B18 conversation order ------------------------------------------------------------------------------
 
 def test_b18_unanswered_first_longest_waiting_on_top_then_answered_most_recent_first(shipped):
@@ -228,3 +234,30 @@ def test_b18_unanswered_first_longest_waiting_on_top_then_answered_most_recent_f
     ]
     decision = shipped["kuaishou"].evaluate({"event": "order", "now": NOW, "conversations": conversations})["decision"]
     assert decision["order"] == ["waiting-long", "waiting-short", "answered-new", "answered-old"]
+
+
+# Clock skew between services: past moments a little after `now` count as `now` ------------------------
+
+def test_b14_a_conversation_queued_a_few_minutes_after_now_is_taken_as_queued_now(shipped):
+    envelope = dequeue(shipped["kuaishou"], [agent("a1", max=5)], [queued("q1", -4 * MINUTE)])
+    assert pairs(envelope) == [("q1", "a1")]
+
+
+def test_b14_a_conversation_queued_far_after_now_is_refused_naming_the_field(shipped):
+    with pytest.raises(RequestError) as raised:
+        dequeue(shipped["kuaishou"], [agent("a1", max=5)], [queued("q1", -10 * MINUTE)])
+    assert [error["path"] for error in raised.value.errors] == ["queue[0].enqueued_at"]
+
+
+def test_b17_an_agent_message_a_few_minutes_after_now_is_not_silence(shipped):
+    assert close(shipped["kuaishou"], manual=False, sender="agent", silent=-4 * MINUTE)["action"] == "keep"
+    with pytest.raises(RequestError) as raised:
+        close(shipped["kuaishou"], manual=False, sender="agent", silent=-10 * MINUTE)
+    assert [error["path"] for error in raised.value.errors] == ["conversation.last_message.at"]
+
+
+def test_b18_a_last_message_far_after_now_is_refused_naming_the_conversation(shipped):
+    conversations = [{"id": "c1", "last_message": {"from": "customer", "at": at(-10 * MINUTE)}}]
+    with pytest.raises(RequestError) as raised:
+        shipped["kuaishou"].evaluate({"event": "order", "now": NOW, "conversations": conversations})
+    assert [error["path"] for error in raised.value.errors] == ["conversations[0].last_message.at"]

@@ -3,7 +3,6 @@ ETag/304, the admin token, and OpenAPI. Multi-worker behaviour is in test_servic
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import jsonschema
@@ -14,17 +13,14 @@ from api.openapi import openapi_document
 from api.settings import Settings
 
 from conftest import RULES, agent, route
+from server_process import copy_of_shipped_rules
 
 EXAMPLES = RULES.parent / "docs" / "examples"
 
 
 @pytest.fixture
 def rules_dir(tmp_path: Path) -> Path:
-    directory = tmp_path / "rules"
-    directory.mkdir()
-    for name in ("kuaishou", "taobao", "douyin"):
-        shutil.copy(RULES / f"{name}.yaml", directory)
-    return directory
+    return copy_of_shipped_rules(tmp_path)
 
 
 def _app(rules_dir: Path, **settings):

@@ -66,3 +66,30 @@ def test_equal_explicit_priorities_warn_but_load(tmp_path):
     policy = load_policy(path)
     assert [w.message for w in policy.warnings] == ["rule `b` has the same priority (5) as `a`; file order decides"]
     policy.close()
+
+
+def _first_error(text: str) -> dict:
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(text.encode("utf-8"), "p.yaml")
+    return caught.value.errors[0]
+
+
+@pytest.mark.parametrize("text, line, words", [
+    ("name: a\n---\nname: b\n", 2, "single document"),
+    ("name: *nowhere\n", 1, "undefined alias"),
+    ("a: &x 1\nb: &x 2\n", 2, "duplicate anchor"),
+    ("? [a, b]\n: 1\n", 1, "plain scalars"),
+])
+def test_yaml_structure_errors_point_at_their_line(text, line, words):
+    error = _first_error(text)
+    assert error["line"] == line and words in error["message"]
+
+
+def test_anchors_and_aliases_resolve_in_a_valid_policy():
+    """B9: a group's entry list written once and reused by alias loads as if written out twice."""
+    text = (Path(__file__).parent.parent / "rules" / "douyin.yaml").read_text(encoding="utf-8")
+    text = text.replace("    entries: [after_sales_page, order_page]\n",
+                        "    entries: &aftersale [after_sales_page, order_page]\n  returns:\n    entries: *aftersale\n", 1)
+    document, _ = parse_policy(text.encode("utf-8"), "d.yaml")
+    entries = {group.name: group.entries for group in document.groups}
+    assert entries["returns"] == entries["aftersale"] == ("after_sales_page", "order_page")
