@@ -6,6 +6,7 @@ size, depth and node count stop alias bombs and pathological nesting before they
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,7 +116,11 @@ class _Builder:
 
 # libyaml's C parser when PyYAML was built with it: PyYAML's pure-Python scanner was most of the
 # time of a reload. Its C composer is not used: it recurses and crashes on deeply nested input.
-_PARSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# libyaml has limits and wording of its own that differ between releases (0.2.5 refuses flow
+# nesting past 1,000 while scanning ahead), so a file it refuses is parsed again by the pure-Python
+# parser, which has none: every error is then found by Fenliu's limits or told in one wording.
+_FAST_PARSER = getattr(yaml, "CSafeLoader", None)
+_CAREFUL_PARSER = yaml.SafeLoader
 _RESOLVER = yaml.resolver.Resolver()
 
 
@@ -126,7 +131,15 @@ class _TooDeep(Exception):
 
 def _compose(text: str, max_depth: int) -> yaml.Node | None:
     """`yaml.compose` for one document, iterative, refusing nesting deeper than `max_depth`."""
-    events = yaml.parse(text, Loader=_PARSER)
+    if _FAST_PARSER is not None:
+        try:
+            return _compose_events(yaml.parse(text, Loader=_FAST_PARSER), max_depth)
+        except yaml.YAMLError:
+            pass
+    return _compose_events(yaml.parse(text, Loader=_CAREFUL_PARSER), max_depth)
+
+
+def _compose_events(events: Iterator[yaml.Event], max_depth: int) -> yaml.Node | None:
     anchors: dict[str, yaml.Node] = {}
     open_nodes: list[yaml.Node] = []
     root: yaml.Node | None = None
