@@ -9,10 +9,10 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from engine import Policy, PolicyError, RequestError
-from engine.loader import parse_policy
-from engine.simulation import SimulationInputError, SimulationLimitError, options_from_dict, run_simulation
-from engine.suggestions import did_you_mean
+from fenliu.engine import Policy, PolicyError, RequestError
+from fenliu.engine.loader import parse_policy
+from fenliu.engine.simulation import SimulationInputError, SimulationLimitError, options_from_dict, run_simulation
+from fenliu.engine.suggestions import did_you_mean
 
 from . import decision_log, metrics
 from .bodies import flag, json_body, yaml_body

@@ -6,11 +6,11 @@ OpenAPI 3.1 speaks JSON Schema 2020-12, so the request schema is reused as it is
 from __future__ import annotations
 
 import copy
-import json
 from functools import cache
 from typing import Any
 
-from engine.schema_errors import SCHEMAS
+from fenliu.schemas import load_schema
+
 
 def _relocated(schema: Any, prefix: str) -> Any:
     if isinstance(schema, dict):
@@ -26,7 +26,7 @@ def _relocated(schema: Any, prefix: str) -> Any:
 
 def _published(file: str, name: str) -> dict[str, Any]:
     """A schema of `schemas/` as components: itself under `name`, its $defs under `name_<def>`."""
-    schema = json.loads((SCHEMAS / file).read_text(encoding="utf-8"))
+    schema = load_schema(file)
     prefix = f"{name}_"
     components = {prefix + key: _relocated(part, prefix) for key, part in schema.get("$defs", {}).items()}
     components[name] = _relocated(schema, prefix)

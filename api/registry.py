@@ -17,15 +17,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from engine import Policy, PolicyError
-from engine.errors import PolicyIssue
-from engine.loader import parse_policy
-from engine.yaml_source import YamlLimits
+from fenliu.engine import Policy, PolicyError
+from fenliu.engine.errors import PolicyIssue
+from fenliu.engine.files import POLICY_SUFFIX, is_policy_file
+from fenliu.engine.loader import parse_policy
+from fenliu.engine.yaml_source import YamlLimits
 
 log = logging.getLogger("fenliu.registry")
 
-POLICY_SUFFIX = ".yaml"
-TEST_SUFFIX = ".test.yaml"
 
 
 @dataclass(eq=False)
@@ -165,7 +164,7 @@ class PolicyRegistry:
         except OSError as error:
             raise RulesDirectoryError(f"{self.rules_dir}: {error.strerror or error}") from None
         return {name[: -len(POLICY_SUFFIX)]: self.rules_dir / name for name in names
-                if name.endswith(POLICY_SUFFIX) and not name.endswith(TEST_SUFFIX) and not name.startswith(".")}
+                if is_policy_file(name)}
 
     def _refresh_one(self, name: str, path: Path, entry: Entry | None, report: RefreshReport) -> Entry:
         entry = entry or Entry(name, str(path))

@@ -5,7 +5,7 @@ import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from engine.yaml_source import YamlLimits
+from fenliu.engine.yaml_source import YamlLimits
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Callable, Iterable
 
-from engine import Policy
+from fenliu.engine import Policy
 
 from .floor import FloorPolicy, Outcome, decide
 

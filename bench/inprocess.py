@@ -15,7 +15,7 @@ from pathlib import Path
 from time import perf_counter_ns
 from typing import Callable
 
-from engine import load_policy
+from fenliu.engine import load_policy
 
 from . import floor
 from .agreement import Disagreement, assert_agree

@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from engine import load_policy
+from fenliu.engine import load_policy
 
 from . import floor
 from .agreement import Disagreement

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from time import perf_counter
 
-from engine import load_policy
+from fenliu.engine import load_policy
 
 from .requests_gen import generate
 from .rss import rss_mib

@@ -19,7 +19,7 @@ from typing import Callable
 
 from pyinstrument import Profiler
 
-from engine import load_policy
+from fenliu.engine import load_policy
 
 from .policy_gen import write_policy
 from .requests_gen import generate
@@ -93,8 +93,8 @@ def evaluate_workload() -> Callable[[], None]:
 
 def http_workload(batch: int | None = None) -> Callable[[], None]:
     """The service's app on 50-agent requests, one per call or `batch` per call."""
-    from api.app import create_app
-    from api.settings import Settings
+    from fenliu.api.app import create_app
+    from fenliu.api.settings import Settings
 
     app = create_app(Settings(rules_dir=ROOT / "rules"), watch=False)
     client = app.test_client()

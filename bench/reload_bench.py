@@ -13,8 +13,8 @@ import tempfile
 from pathlib import Path
 from time import perf_counter
 
-from engine import Policy, load_policy
-from engine.loader import parse_policy
+from fenliu.engine import Policy, load_policy
+from fenliu.engine.loader import parse_policy
 
 from .policy_gen import write_policy
 from .rss import rss_mib

@@ -15,7 +15,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from engine import load_policy
+from fenliu.engine import load_policy
 
 from . import floor
 from .agreement import assert_agree

@@ -25,9 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine import load_policy  # noqa: E402
-from engine.simulation import SimulationOptions, read_roster, read_trace, run_simulation  # noqa: E402
-from engine.simulation.generator import TeamSpec, TrafficSpec, generate_roster, generate_trace  # noqa: E402
+from fenliu.engine import load_policy  # noqa: E402
+from fenliu.engine.simulation import SimulationOptions, read_roster, read_trace, run_simulation  # noqa: E402
+from fenliu.engine.simulation.generator import TeamSpec, TrafficSpec, generate_roster, generate_trace  # noqa: E402
 
 
 def main() -> None:

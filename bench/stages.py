@@ -12,9 +12,9 @@ import uuid
 from dataclasses import dataclass
 from time import perf_counter_ns
 
-from engine import Policy
-from engine.events import EVENTS, FallThrough
-from engine.request import Reader, read_agents, read_conversation, read_customer
+from fenliu.engine import Policy
+from fenliu.engine.events import EVENTS, FallThrough
+from fenliu.engine.request import Reader, read_agents, read_conversation, read_customer
 
 from .floor import Outcome
 

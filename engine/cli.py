@@ -1,4 +1,4 @@
-"""`fenliu`: check policies, evaluate a request, serve. Thin: it parses arguments and calls the engine."""
+"""`fenliu check`, `eval` and `facts`: thin, they parse arguments and call the engine."""
 from __future__ import annotations
 
 import json
@@ -8,35 +8,17 @@ from pathlib import Path
 import click
 
 from .errors import PolicyError, RequestError
+from .files import default_rules_dir, policy_files
 from .policy import load_policy
-from .policytests.cli import diff_command, fmt_command, test_command
-from .simulation.cli import simulate
 
 
-def policy_files(paths: tuple[str, ...]) -> list[Path]:
-    """Policy files named directly, or found in directories (test files `*.test.yaml` excluded)."""
-    found: list[Path] = []
-    for raw in paths or ("rules",):
-        path = Path(raw)
-        if path.is_dir():
-            found.extend(sorted(p for p in path.glob("*.yaml") if not p.name.endswith(".test.yaml")))
-        else:
-            found.append(path)
-    return found
-
-
-@click.group()
-def main() -> None:
-    """Fenliu (分流): routing policies for e-commerce customer service."""
-
-
-@main.command()
+@click.command()
 @click.argument("paths", nargs=-1)
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
 def check(paths: tuple[str, ...], strict: bool) -> None:
     """Check policy files (default: rules/). Exit 1 on any error."""
     failed = 0
-    files = policy_files(paths)
+    files = policy_files(paths or (default_rules_dir(),))
     for path in files:
         try:
             policy = load_policy(path)
@@ -60,7 +42,7 @@ def check(paths: tuple[str, ...], strict: bool) -> None:
     sys.exit(1 if failed or not files else 0)
 
 
-@main.command("eval")
+@click.command("eval")
 @click.argument("policy_path")
 @click.argument("request_path")
 @click.option("--explain", is_flag=True, help="Include the trace: every rule tried and why it did or did not decide.")
@@ -87,15 +69,10 @@ def evaluate(policy_path: str, request_path: str, explain: bool) -> None:
     click.echo(json.dumps(envelope, ensure_ascii=False, indent=2))
 
 
-@main.command()
+@click.command()
 def facts() -> None:
     """Print the fact reference (docs/facts.md)."""
     from .facts_doc import facts_markdown
 
     click.echo(facts_markdown(), nl=False)
 
-
-main.add_command(test_command)
-main.add_command(fmt_command)
-main.add_command(diff_command)
-main.add_command(simulate)

@@ -9,16 +9,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from functools import lru_cache
-from pathlib import Path
 
 import jsonschema
 from jsonschema.exceptions import ValidationError
 
+from fenliu.schemas import load_schema
+
 from .errors import PolicyIssue
 from .suggestions import did_you_mean
 from .yaml_source import YamlDocument
-
-SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 
 _JSON_TYPES = {"object": "a mapping", "array": "a list", "string": "a string", "number": "a number",
                "integer": "a whole number", "boolean": "true or false", "null": "null"}
@@ -26,8 +25,7 @@ _JSON_TYPES = {"object": "a mapping", "array": "a list", "string": "a string", "
 
 @lru_cache(maxsize=None)
 def validator(name: str) -> jsonschema.Draft202012Validator:
-    schema = json.loads((SCHEMAS / name).read_text(encoding="utf-8"))
-    return jsonschema.Draft202012Validator(schema)
+    return jsonschema.Draft202012Validator(load_schema(name))
 
 
 def schema_issues(document: YamlDocument, schema_name: str) -> list[PolicyIssue]:

@@ -6,7 +6,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from engine import Policy, load_policy
+from fenliu.engine import Policy, load_policy
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "rules"

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from hypothesis import strategies as st
 
 from conftest import NOW
-from engine.request import CLOCK_SKEW, ENTRIES
+from fenliu.engine.request import CLOCK_SKEW, ENTRIES
 
 BASE = datetime.fromisoformat(NOW)
 ids = st.sampled_from(["a1", "a2", "a3", "a4", "a5", "a6", "小王", "m"])

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from conftest import NOW, agent, hours_before_now
-from engine import RequestError
+from fenliu.engine import RequestError
 
 MINUTE = timedelta(minutes=1)
 

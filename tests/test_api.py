@@ -8,9 +8,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from api.app import create_app
-from api.openapi import openapi_document
-from api.settings import Settings
+from fenliu.api.app import create_app
+from fenliu.api.openapi import openapi_document
+from fenliu.api.settings import Settings
 
 from conftest import RULES, agent, route
 from server_process import copy_of_shipped_rules
@@ -316,7 +316,7 @@ def test_validate_reads_no_file_and_follows_no_include(client):
 
 
 def test_an_internal_fault_is_a_500_without_a_stack_trace(app, monkeypatch):
-    from engine import Policy
+    from fenliu.engine import Policy
 
     def broken(self, request, *, explain=False):
         raise RuntimeError("secret internals")

@@ -6,7 +6,7 @@ import json
 from click.testing import CliRunner
 
 from conftest import ROOT
-from engine.cli import main
+from fenliu.cli import main
 
 BROKEN = ROOT / "tests" / "policies" / "broken"
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import oracle
-from engine.durable import EngineError, RuleMatcher
+from fenliu.engine import oracle
+from fenliu.engine.durable import EngineError, RuleMatcher
 
 CONDITIONS = [
     {"$gt": {"f0": 3}},
@@ -151,8 +151,8 @@ def test_engine_agrees_with_the_oracle_on_generated_expressions(expressions, fac
 
 def test_a_ruleset_the_engine_refuses_is_a_policy_error_at_the_first_rule(shipped, monkeypatch):
     """Whatever the C engine refuses surfaces as a PolicyError with a position, never as a crash of a reload."""
-    from engine import Policy, PolicyError
-    from engine import policy as policy_module
+    from fenliu.engine import Policy, PolicyError
+    from fenliu.engine import policy as policy_module
 
     def refuse(name, conditions):
         raise EngineError(f"{name}: the rule engine refused the ruleset: test")

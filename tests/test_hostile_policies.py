@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from api.registry import PolicyRegistry
+from fenliu.api.registry import PolicyRegistry
 
 from conftest import RULES, agent, route
 

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from api.app import create_app
-from api.settings import Settings
-from engine import RequestError
+from fenliu.api.app import create_app
+from fenliu.api.settings import Settings
+from fenliu.engine import RequestError
 
 from conftest import NOW, RULES, agent, route
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import PolicyError, load_policy
-from engine.loader import parse_policy
+from fenliu.engine import PolicyError, load_policy
+from fenliu.engine.loader import parse_policy
 
 BROKEN = Path(__file__).parent / "policies" / "broken"
 EXPECT = re.compile(r"^# expect: (\d+):(\d+) (.+)$", re.M)

@@ -8,12 +8,12 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import RULES
-from engine import load_policy
-from engine.cli import main
-from engine.errors import PolicyError
-from engine.policytests.cases import load_suite
-from engine.policytests.expect import mismatches
-from engine.policytests.formatting import format_policy
+from fenliu.engine import load_policy
+from fenliu.cli import main
+from fenliu.engine.errors import PolicyError
+from fenliu.engine.policytests.cases import load_suite
+from fenliu.engine.policytests.expect import mismatches
+from fenliu.engine.policytests.formatting import format_policy
 
 pytest_plugins = ["pytester"]
 

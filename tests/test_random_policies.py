@@ -10,11 +10,11 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from engine import Policy, oracle
-from engine.events import route
-from engine.facts import OPERATORS_BY_TYPE, FactSpec, group_fact_spec
-from engine.loader import parse_policy
-from engine.model import Group
+from fenliu.engine import Policy, oracle
+from fenliu.engine.events import route
+from fenliu.engine.facts import OPERATORS_BY_TYPE, FactSpec, group_fact_spec
+from fenliu.engine.loader import parse_policy
+from fenliu.engine.model import Group
 
 from strategies import route_requests
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from api.registry import PolicyRegistry
-from engine.durable import EngineError
+from fenliu.api.registry import PolicyRegistry
+from fenliu.engine.durable import EngineError
 
 from conftest import RULES, agent, route
 
@@ -149,7 +149,7 @@ def test_test_files_and_hidden_files_are_not_policies(registry, rules_dir):
 
 
 def test_a_fault_of_the_loader_costs_that_file_only(registry, rules_dir, monkeypatch):
-    from api import registry as registry_module
+    from fenliu.api import registry as registry_module
 
     shutil.copy(RULES / "taobao.yaml", rules_dir)
 

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import NOW, ROOT, agent, route
-from engine import RequestError
-from engine.request import Reader, plain_agent, read_agent
+from fenliu.engine import RequestError
+from fenliu.engine.request import Reader, plain_agent, read_agent
 
 SCHEMA = json.loads((ROOT / "schemas" / "request.schema.json").read_text(encoding="utf-8"))
 EXAMPLES = sorted((ROOT / "docs" / "examples").glob("*.json"))

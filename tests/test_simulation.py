@@ -14,13 +14,13 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import ROOT, RULES
-from engine import load_policy
-from engine.cli import main
-from engine.simulation import (
+from fenliu.engine import load_policy
+from fenliu.cli import main
+from fenliu.engine.simulation import (
     Behaviour, SimulationInputError, SimulationLimitError, SimulationOptions, read_roster, read_trace,
     run_simulation,
 )
-from engine.simulation.generator import TeamSpec, TrafficSpec, generate_roster, generate_trace
+from fenliu.engine.simulation.generator import TeamSpec, TrafficSpec, generate_roster, generate_trace
 
 EXAMPLES = ROOT / "docs" / "examples" / "simulation"
 # No luck, no load effect: every reply takes exactly one minute, nobody closes by hand.

@@ -11,7 +11,8 @@ from .cases import load_suite
 from .coverage import rule_coverage
 from .diff import changes
 from .formatting import format_file
-from .runner import TEST_SUFFIX, Policies, failure_report, find_test_files, run_files
+from ..files import TEST_SUFFIX, default_rules_dir, policy_files, test_files
+from .runner import Policies, failure_report, run_files
 
 
 @click.command("test")
@@ -22,7 +23,7 @@ from .runner import TEST_SUFFIX, Policies, failure_report, find_test_files, run_
               help="Fail when any policy's rule coverage is below PCT percent.")
 def test_command(paths: tuple[str, ...], show_coverage: bool, fail_under: float | None) -> None:
     """Run policy test cases (`*.test.yaml`; default: rules/). Exit 1 on any failure."""
-    files = find_test_files(paths or ("rules",))
+    files = test_files(paths or (default_rules_dir(),))
     if not files:
         click.echo("no test files (*.test.yaml) found", err=True)
         sys.exit(1)
@@ -52,10 +53,9 @@ def test_command(paths: tuple[str, ...], show_coverage: bool, fail_under: float 
 @click.option("--check", is_flag=True, help="Change nothing; list the files not in canonical form and exit 1 if any.")
 def fmt_command(paths: tuple[str, ...], check: bool) -> None:
     """Rewrite policies (default: rules/) in canonical form, comments kept: keys in a fixed order, rules by priority."""
-    from ..cli import policy_files
 
     unformatted, failed = [], False
-    for path in policy_files(paths):
+    for path in policy_files(paths or (default_rules_dir(),)):
         try:
             text, formatted = format_file(path)
         except PolicyError as error:

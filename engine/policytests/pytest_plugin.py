@@ -12,7 +12,8 @@ import pytest
 
 from ..errors import PolicyError
 from .cases import Case, load_suite
-from .runner import TEST_SUFFIX, Outcome, Policies, failure_report, run_case
+from ..files import is_test_file
+from .runner import Outcome, Policies, failure_report, run_case
 
 _POLICIES = pytest.StashKey[Policies]()
 
@@ -26,7 +27,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if file_path.name.endswith(TEST_SUFFIX):
+    if is_test_file(file_path.name):
         return PolicyTestFile.from_parent(parent, path=file_path)
     return None
 

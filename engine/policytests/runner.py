@@ -11,8 +11,6 @@ from ..policy import Policy, load_policy
 from .cases import Case, Suite, load_suite
 from .expect import mismatches
 
-TEST_SUFFIX = ".test.yaml"
-
 
 class Policies:
     """Each policy file loaded and compiled once per run, however many suites name it; closed at the end."""
@@ -114,15 +112,6 @@ class Report:
     @property
     def summary(self) -> str:
         return f"{self.passed} passed, {self.failed} failed"
-
-
-def find_test_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Test files named directly, or every `*.test.yaml` in directories (not their subdirectories)."""
-    found: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        found.extend(sorted(path.glob(f"*{TEST_SUFFIX}")) if path.is_dir() else [path])
-    return found
 
 
 def load_for_run(file: Path, policies: Policies) -> tuple[Suite, Policy]:

@@ -1,0 +1,52 @@
+"""Which files in a rules directory are policies and which are their tests: one definition for all."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+import os
+from pathlib import Path
+
+POLICY_SUFFIX = ".yaml"
+TEST_SUFFIX = ".test.yaml"
+
+
+def default_rules_dir() -> str:
+    """Where commands look when given no path: `FENLIU_RULES_DIR`, else `rules/` here."""
+    return os.environ.get("FENLIU_RULES_DIR") or "rules"
+
+
+def is_policy_file(name: str) -> bool:
+    """A policy file: `NAME.yaml`, not a test file and not hidden (editors' swap and temp files)."""
+    return name.endswith(POLICY_SUFFIX) and not name.endswith(TEST_SUFFIX) and not name.startswith(".")
+
+
+def is_test_file(name: str) -> bool:
+    return name.endswith(TEST_SUFFIX) and not name.startswith(".")
+
+
+def policy_name(path: Path) -> str:
+    """The policy a file serves: its name without `.yaml`."""
+    return path.name[: -len(POLICY_SUFFIX)]
+
+
+def policy_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Policy files named directly, or found in directories (not their subdirectories)."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.iterdir() if is_policy_file(p.name)))
+        else:
+            found.append(path)
+    return found
+
+
+def test_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Test files named directly, or every `*.test.yaml` in directories (not their subdirectories)."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.iterdir() if is_test_file(p.name)))
+        else:
+            found.append(path)
+    return found
