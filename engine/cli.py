@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from .errors import PolicyError, RequestError
-from .files import default_rules_dir, policy_files
+from .files import copy_examples, default_rules_dir, policy_files
 from .policy import load_policy
 
 
@@ -76,3 +76,17 @@ def facts() -> None:
 
     click.echo(facts_markdown(), nl=False)
 
+
+
+
+@click.command()
+@click.argument("destination", type=click.Path(file_okay=False, path_type=Path), default="rules")
+@click.option("--force", is_flag=True, help="Overwrite files of the same names.")
+def examples(destination: Path, force: bool) -> None:
+    """Copy the shipped Kuaishou, Taobao and Douyin policies and their tests into DESTINATION (default: rules/)."""
+    if not force and destination.is_dir() and any(destination.iterdir()):
+        click.echo(f"{destination} is not empty: choose another directory, or add --force to overwrite "
+                   "files of the same names", err=True)
+        sys.exit(1)
+    for path in copy_examples(destination):
+        click.echo(f"{path}")

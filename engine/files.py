@@ -50,3 +50,17 @@ def test_files(paths: Iterable[str | Path]) -> list[Path]:
         else:
             found.append(path)
     return found
+
+
+def copy_examples(destination: Path) -> list[Path]:
+    """Copy the shipped policies and their test files (package `fenliu.rules`) into `destination`."""
+    from importlib.resources import files
+
+    destination.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for source in sorted(files("fenliu.rules").iterdir(), key=lambda entry: entry.name):
+        if is_policy_file(source.name) or is_test_file(source.name):
+            target = destination / source.name
+            target.write_bytes(source.read_bytes())
+            copied.append(target)
+    return copied

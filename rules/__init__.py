@@ -1,0 +1,1 @@
+"""The shipped policies and their tests, installed as package data: `fenliu examples` copies them."""
