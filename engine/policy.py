@@ -16,6 +16,7 @@ from .errors import PolicyError, PolicyIssue, RequestError, RequestIssue
 from .events import EVENTS, Decision, EventKind, FallThrough
 from .explain import Leaves, explain_condition
 from .loader import parse_policy
+from .memo import MatchMemo
 from .model import PolicyDocument, Rule
 from .suggestions import did_you_mean
 from .yaml_source import YamlLimits
@@ -31,6 +32,7 @@ class CompiledEvent:
     leaves: list[Leaves]
     table: FieldTable
     matcher: RuleMatcher
+    memo: MatchMemo
 
 
 class Policy:
@@ -74,7 +76,8 @@ class Policy:
                     where = rules[0].where
                     issues.append(PolicyIssue(where.file, where.line, where.column, f"`{name}` rules: {error}"))
                     continue
-                compiled[name] = CompiledEvent(kind, rules, conditions, leaves, table, matcher)
+                compiled[name] = CompiledEvent(kind, rules, conditions, leaves, table, matcher,
+                                               MatchMemo(matcher, conditions))
         if issues:
             for event in compiled.values():
                 event.matcher.close()
@@ -99,7 +102,7 @@ class Policy:
         rule_id = "default"
         if compiled is not None:
             posted = compiled.table.post(situation.facts)
-            matched = set(compiled.matcher.matching(posted))
+            matched = set(compiled.memo.matching(posted))
             for rank, rule in enumerate(compiled.rules):
                 if rank not in matched:
                     if explain:

@@ -1,0 +1,113 @@
+"""An exact, bounded memo in front of the rule engine.
+
+Which rules hold depends only on where each posted field falls relative to the literals the
+compiled conditions compare it with: below, equal to or above each number; one of the strings
+or booleans named, or another; present or absent. The compiler wrote every literal, so the memo
+reads them from the compiled expressions themselves and keys each request on that abstraction.
+Requests of the same kind of situation (a busy shop repeats a few dozen) ask durable_rules once.
+A value of another kind than a field's literals is keyed exactly, so no quirk of the engine's
+comparisons across kinds can be hidden by the abstraction.
+"""
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+MEMO_CAPACITY = 4096
+_ORDERINGS = ("$neq", "$lt", "$lte", "$gt", "$gte")
+_PRESENCE = ("$ex", "$nex")
+_OTHER = object()
+
+
+class Matcher(Protocol):
+    def matching(self, facts: dict[str, Any]) -> list[int]: ...
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    return type(value).__name__
+
+
+@dataclass
+class _FieldLiterals:
+    """The literals one field is compared with, by kind."""
+
+    values: set = field(default_factory=set)
+    kinds: set = field(default_factory=set)
+    cuts: list = field(default_factory=list)
+
+    def add(self, literal: Any) -> None:
+        self.values.add((_kind(literal), literal))
+        self.kinds.add(_kind(literal))
+
+    def seal(self) -> None:
+        self.cuts = sorted(value for kind, value in self.values if kind == "number")
+
+    def region(self, value: Any) -> Any:
+        """A key that is equal for two values exactly when every comparison of this field agrees."""
+        if not self.kinds:
+            return True
+        kind = _kind(value)
+        if self.kinds != {kind}:
+            return (kind, tuple(value) if isinstance(value, list) else value)
+        if kind == "number":
+            index = bisect_left(self.cuts, value)
+            return 2 * index + (index < len(self.cuts) and self.cuts[index] == value)
+        return value if (kind, value) in self.values else _OTHER
+
+
+def field_literals(conditions: Sequence[dict | None]) -> dict[str, _FieldLiterals]:
+    """Every posted field the compiled conditions test, with the literals they compare it with."""
+    fields: dict[str, _FieldLiterals] = {}
+
+    def visit(expression: dict) -> None:
+        ((key, operand),) = expression.items()
+        if key in ("$and", "$or"):
+            for part in operand:
+                visit(part)
+        elif key in _PRESENCE:
+            ((name, _),) = operand.items()
+            fields.setdefault(name, _FieldLiterals())
+        elif key in _ORDERINGS:
+            ((name, literal),) = operand.items()
+            fields.setdefault(name, _FieldLiterals()).add(literal)
+        else:
+            fields.setdefault(key, _FieldLiterals()).add(operand)
+
+    for condition in conditions:
+        if condition is not None:
+            visit(condition)
+    for literals in fields.values():
+        literals.seal()
+    return fields
+
+
+class MatchMemo:
+    """`matching(posted)` as the matcher answers it, asked of the matcher once per situation kind."""
+
+    def __init__(self, matcher: Matcher, conditions: Sequence[dict | None], capacity: int = MEMO_CAPACITY) -> None:
+        self._matcher = matcher
+        self._fields = sorted(field_literals(conditions).items())
+        self._capacity = capacity
+        self._answers: dict[tuple, tuple[int, ...]] = {}
+        self.misses = 0
+
+    def key(self, posted: dict[str, Any]) -> tuple:
+        return tuple(None if name not in posted else literals.region(posted[name]) for name, literals in self._fields)
+
+    def matching(self, posted: dict[str, Any]) -> list[int]:
+        key = self.key(posted)
+        answer = self._answers.get(key)
+        if answer is None:
+            answer = tuple(self._matcher.matching(posted))
+            self.misses += 1
+            if len(self._answers) >= self._capacity:
+                # Bounded: a stream of ever-new situations costs a refill, never memory.
+                self._answers.clear()
+            self._answers[key] = answer
+        return list(answer)

@@ -1,0 +1,106 @@
+"""The memo in front of the rule engine is exact: memoized = uncached durable_rules = the oracle,
+for random policies and for posted values on, just below and just above every literal."""
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fenliu.engine import Policy, oracle
+from fenliu.engine.durable import RuleMatcher
+from fenliu.engine.loader import parse_policy
+from fenliu.engine.memo import MatchMemo, field_literals
+
+from strategies import route_requests
+from test_random_policies import policies
+
+
+OTHER_KINDS: dict[str, list[Any]] = {"number": [0, -1, 7.5], "str": ["other", ""], "bool": [True, False]}
+
+
+def _near(literals, *, same_kind: bool) -> st.SearchStrategy[Any]:
+    """Values a field could take: its literals and their neighbours, other values of their kind,
+    or (`same_kind=False`) values of other kinds too, which a typed request never posts."""
+    kinds = literals.kinds or set(OTHER_KINDS)
+    choices: list[Any] = [value for kind in (kinds if same_kind else OTHER_KINDS) for value in OTHER_KINDS[kind]]
+    for kind, value in literals.values:
+        choices.append(value)
+        if kind == "number":
+            choices.extend([value - 1, value - 0.5, value + 0.5, value + 1])
+    return st.sampled_from(choices)
+
+
+@st.composite
+def situations(draw, conditions, *, same_kind: bool = True) -> list[dict[str, Any]]:
+    fields = field_literals(conditions)
+    posted_list = []
+    for _ in range(draw(st.integers(1, 12))):
+        posted = {name: draw(_near(literals, same_kind=same_kind))
+                  for name, literals in fields.items() if draw(st.integers(0, 4))}
+        posted_list.append(posted)
+    return posted_list
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(text=policies(), data=st.data())
+def test_memoized_answers_equal_the_rule_engine_and_the_oracle_at_every_boundary(text, data):
+    document, _ = parse_policy(text.encode("utf-8"), "random.yaml")
+    policy = Policy(document)
+    try:
+        compiled = policy.compiled("route")
+        matcher = RuleMatcher("memo-check", compiled.conditions)
+        memo = MatchMemo(matcher, compiled.conditions)
+        try:
+            for posted in data.draw(situations(compiled.conditions)) * 2:
+                expected = oracle.matching(compiled.conditions, posted)
+                assert matcher.matching(posted) == expected
+                assert memo.matching(posted) == expected
+            # Values of other kinds are keyed exactly: the memo answers as the engine does.
+            for posted in data.draw(situations(compiled.conditions, same_kind=False)) * 2:
+                assert memo.matching(posted) == matcher.matching(posted)
+        finally:
+            matcher.close()
+    finally:
+        policy.close()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(text=policies(), requests=st.lists(route_requests(), min_size=1, max_size=6))
+def test_decisions_through_the_memo_equal_decisions_without_it(text, requests):
+    document, _ = parse_policy(text.encode("utf-8"), "random.yaml")
+    policy = Policy(document)
+    try:
+        compiled = policy.compiled("route")
+        for request in requests * 2:
+            posted = compiled.table.post(compiled.kind.read(request, policy.document).facts)
+            assert compiled.memo.matching(posted) == compiled.matcher.matching(posted)
+    finally:
+        policy.close()
+
+
+def test_one_kind_of_situation_asks_the_rule_engine_once():
+    conditions = [{"$lt": {"f0": 3}}, {"f1": "vip"}, {"$ex": {"f2": 1}}]
+    matcher = RuleMatcher("memo-once", conditions)
+    memo = MatchMemo(matcher, conditions)
+    try:
+        for active in (0, 1, 2):
+            assert memo.matching({"f0": active, "f1": "new", "f2": [active]}) == [0, 2]
+        assert memo.misses == 1
+        assert memo.matching({"f0": 3, "f1": "new"}) == []
+        assert memo.matching({"f0": 2.5, "f1": "vip"}) == [0, 1]
+        assert memo.misses == 3
+    finally:
+        matcher.close()
+
+
+def test_the_memo_stays_bounded():
+    conditions = [{"f0": "x"}]
+    matcher = RuleMatcher("memo-bound", conditions)
+    memo = MatchMemo(matcher, conditions, capacity=8)
+    try:
+        for number in range(100):
+            memo.matching({"f0": number})  # another kind than the literal: keyed exactly
+        assert len(memo._answers) <= 8
+    finally:
+        matcher.close()
