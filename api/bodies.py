@@ -4,11 +4,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import msgspec
 from flask import Request
 
 from .errors import ApiError
 
 YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain"})
+
+
+# msgspec reads well-formed JSON about twice as fast as the standard library, and refuses NaN.
+_DECODER = msgspec.json.Decoder()
 
 
 def _refuse_constant(name: str) -> Any:
@@ -20,6 +25,10 @@ def json_body(request: Request) -> Any:
     if mimetype != "application/json" and not (mimetype.startswith("application/") and mimetype.endswith("+json")):
         raise ApiError(415, "unsupported_media_type", f"send JSON with Content-Type: application/json, not {mimetype or 'nothing'}")
     data = request.get_data(cache=False)
+    try:
+        return _DECODER.decode(data)
+    except (msgspec.DecodeError, RecursionError):
+        pass  # off the fast path: the standard library says precisely what is wrong, or reads the rest
     try:
         return json.loads(data, parse_constant=_refuse_constant)
     except json.JSONDecodeError as error:

@@ -7,6 +7,7 @@ from contextlib import ExitStack
 from dataclasses import replace
 from typing import Any
 
+import orjson
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from fenliu.engine import Policy, PolicyError, RequestError
@@ -37,8 +38,17 @@ def evaluate(name: str):
         if loaded is None:
             raise _unavailable(service, name)
         if isinstance(body, dict) and "requests" in body and "event" not in body:
-            return jsonify({"results": _evaluate_batch(service, loaded.policy, body["requests"], explain)})
-        return jsonify(_evaluate_one(loaded.policy, body, explain, service.settings.debug_log))
+            return _json_response({"results": _evaluate_batch(service, loaded.policy, body["requests"], explain)})
+        return _json_response(_evaluate_one(loaded.policy, body, explain, service.settings.debug_log))
+
+
+def _json_response(answer: dict) -> Response:
+    """Decisions are encoded once, by orjson: several times faster than Flask's encoder. A lone
+    surrogate (valid as a JSON escape, not as UTF-8) goes to Flask's encoder, which escapes it."""
+    try:
+        return Response(orjson.dumps(answer), mimetype="application/json")
+    except orjson.JSONEncodeError:
+        return jsonify(answer)
 
 
 def _evaluate_batch(service: Service, policy: Policy, requests: Any, explain: bool) -> list[dict]:

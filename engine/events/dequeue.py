@@ -7,9 +7,11 @@ TTL are listed as expired and never assigned; exactly the TTL old is still assig
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+from msgspec.structs import replace
 
 from ..facts import FactSpec, counter_specs, put_counters, specs
 from ..model import Action, PolicyDocument
