@@ -140,7 +140,7 @@ def _rule(rule) -> dict[str, Any]:
 
 @bp.post("/v1/policies/validate")
 def validate():
-    data = yaml_body(request)
+    data = _policy_text(request)
     errors: list[dict] = []
     warnings: list[dict] = []
     try:
@@ -151,6 +151,18 @@ def validate():
         errors = [_position(issue) for issue in error.errors]
         warnings = [_position(issue.as_dict()) for issue in error.warnings]
     return jsonify({"valid": not errors, "errors": errors, "warnings": warnings})
+
+
+def _policy_text(request) -> bytes:
+    """The policy to validate: a YAML body, or JSON `{"policy": "<YAML text>"}` for clients that
+    generate their code from the OpenAPI document and speak only JSON."""
+    if request.mimetype != "application/json":
+        return yaml_body(request)
+    body = json_body(request)
+    if not isinstance(body, dict) or set(body) != {"policy"} or not isinstance(body["policy"], str):
+        raise ApiError(400, "invalid_request", 'send {"policy": "<the policy file\'s YAML text>"}',
+                       [{"path": "policy", "message": "required: the YAML text, as a string"}])
+    return body["policy"].encode("utf-8")
 
 
 def _position(issue: dict) -> dict:

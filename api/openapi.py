@@ -170,7 +170,10 @@ def _paths() -> dict[str, Any]:
         "/v1/policies/validate": {"post": {
             "summary": "Check a policy without loading it.",
             "requestBody": {"required": True, "content": {
-                media: {"schema": {"type": "string"}} for media in ("application/yaml", "text/yaml", "text/plain")}},
+                **{media: {"schema": {"type": "string"}} for media in ("application/yaml", "text/yaml", "text/plain")},
+                "application/json": {"schema": {
+                    "type": "object", "required": ["policy"], "additionalProperties": False,
+                    "properties": {"policy": {"type": "string", "description": "The policy file's YAML text."}}}}}},
             "responses": {"200": _json(_ref("Validation"), "Errors and warnings with line and column."), **_ERRORS}}},
         "/v1/reload": {"post": {
             "summary": "Reload the rules directory now, in every worker.",

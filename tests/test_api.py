@@ -186,8 +186,9 @@ def test_validate_accepts_a_good_policy(client):
     assert response.get_json() == {"valid": True, "errors": [], "warnings": []}
 
 
-def test_validate_wants_yaml(client):
-    _error_shape(client.post("/v1/policies/validate", data="{}", content_type="application/json"), 415, "unsupported_media_type")
+def test_validate_wants_yaml_or_json(client):
+    _error_shape(client.post("/v1/policies/validate", data="<policy/>", content_type="application/xml"), 415,
+                 "unsupported_media_type")
 
 
 def test_validate_refuses_python_tags_without_running_them(client, tmp_path):
@@ -326,3 +327,10 @@ def test_an_internal_fault_is_a_500_without_a_stack_trace(app, monkeypatch):
     error = _error_shape(response, 500, "internal_error")
     assert "secret" not in response.get_data(as_text=True) and "Traceback" not in response.get_data(as_text=True)
     assert error["message"] == "the service failed to answer; see its log"
+
+
+def test_validate_takes_json_for_generated_clients_and_names_a_wrong_shape(client):
+    text = (RULES / "kuaishou.yaml").read_text(encoding="utf-8")
+    assert client.post("/v1/policies/validate", json={"policy": text}).get_json()["valid"] is True
+    answer = client.post("/v1/policies/validate", json={"yaml": text})
+    assert answer.status_code == 400 and answer.get_json()["error"]["details"][0]["path"] == "policy"
