@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import jsonio
 from .compiler import FieldTable, LimitExceeded, compile_condition, leaf_expressions
 from .durable import EngineError, RuleMatcher
 from .errors import PolicyError, PolicyIssue, RequestError, RequestIssue
@@ -127,6 +128,14 @@ class Policy:
         if explain:
             envelope["trace"] = self._with_disabled(kind.name, trace)
         return envelope
+
+    def evaluate_json(self, body: bytes | str, *, explain: bool = False) -> bytes:
+        """`evaluate`, bytes to bytes: the body decoded once, the envelope encoded once."""
+        try:
+            request = jsonio.decode(body)
+        except jsonio.MalformedJson as error:
+            raise RequestError([RequestIssue("", str(error))]) from None
+        return jsonio.encode(self.evaluate(request, explain=explain))
 
     def _with_disabled(self, event: str, trace: list[dict]) -> list[dict]:
         tried = {step["rule"] for step in trace}

@@ -99,3 +99,18 @@ def test_the_fast_agent_reader_agrees_with_the_careful_one(raw):
         assert reader.issues == [] and fast == (careful,)
     else:
         assert reader.issues
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_bytes_to_bytes_decides_as_evaluate_does(shipped, path):
+    body = path.read_bytes()
+    for policy in shipped.values():
+        answer = json.loads(policy.evaluate_json(body))
+        expected = policy.evaluate(json.loads(body))
+        assert {**answer, "decision_id": None} == {**expected, "decision_id": None}
+
+
+def test_bytes_that_are_not_json_are_a_request_error_at_the_body(shipped):
+    with pytest.raises(RequestError) as caught:
+        shipped["kuaishou"].evaluate_json(b'{"event": "route",')
+    assert caught.value.errors[0]["path"] == "" and "not valid JSON" in caught.value.errors[0]["message"]
