@@ -51,14 +51,24 @@ def bench_size(agents: int, repeats: int, scale: float) -> dict:
             raise Disagreement(f"the staged copy of evaluate decides {outcome}, Policy.evaluate {expected}\n"
                                f"request: {json.dumps(request, ensure_ascii=False)}")
 
+    # Bytes to bytes, as a service sees a decision: the floor reads with json.loads and writes
+    # with json.dumps; Fenliu decodes, validates, decides and encodes its whole envelope.
+    bodies = [json.dumps(request, ensure_ascii=False).encode("utf-8") for request in requests]
+    for body, request in zip(bodies, requests):
+        if Outcome.of_envelope(json.loads(policy.evaluate_json(body))) != floor.decide(floor.KUAISHOU, request):
+            raise Disagreement(f"evaluate_json disagrees with the floor\nrequest: {body.decode('utf-8')}")
+
     contenders: dict[str, Callable[[dict], object]] = {
         "floor": lambda request: floor.decide(floor.KUAISHOU, request),
         "zen": zen.decide,
         "fenliu": policy.evaluate,
+        "floor_bytes": lambda body: json.dumps(floor.decide(floor.KUAISHOU, json.loads(body)).__dict__),
+        "fenliu_bytes": policy.evaluate_json,
     }
+    inputs = {name: bodies if name.endswith("_bytes") else requests for name in contenders}
     names = list(contenders)
     for name in names:  # warm-up: caches, branch predictors, lazily built tables
-        time_each(contenders[name], requests[:50])
+        time_each(contenders[name], inputs[name][:50])
     medians: dict[str, list[float]] = {name: [] for name in names}
     p99s: dict[str, list[float]] = {name: [] for name in names}
     ratios: dict[str, list[float]] = {name: [] for name in names}
@@ -66,11 +76,12 @@ def bench_size(agents: int, repeats: int, scale: float) -> dict:
     for repeat in range(repeats):
         order = names[repeat % len(names):] + names[:repeat % len(names)]
         for name in order:
-            samples = time_each(contenders[name], requests)
+            samples = time_each(contenders[name], inputs[name])
             medians[name].append(statistics.median(samples))
             p99s[name].append(percentile(samples, 99))
         for name in names:
-            ratios[name].append(medians[name][-1] / medians["floor"][-1])
+            baseline = "floor_bytes" if name.endswith("_bytes") else "floor"
+            ratios[name].append(medians[name][-1] / medians[baseline][-1])
         per_stage: dict[str, list[float]] = {stage: [] for stage in (*STAGES, "total")}
         for request in requests:
             _, times = staged_route(policy, request)

@@ -190,11 +190,16 @@ def _inprocess(results: dict) -> list[str]:
         "and the ratio of its median to the floor's in the same repeat. Cells: median over repeats",
         "[interquartile range]; ratios: median (min–max).",
         "",
+        "`floor_bytes` and `fenliu_bytes` time a decision as a service sees it, request bytes to answer",
+        "bytes: the floor reads with `json.loads` and writes with `json.dumps`, Fenliu runs",
+        "`Policy.evaluate_json` (typed decoding, validation, the decision and its whole envelope).",
+        "Their ratio is to `floor_bytes`, the others' to `floor`.",
+        "",
         "| agents | requests × repeats | contender | median µs | p99 µs | × floor |",
         "|---:|---:|---|---:|---:|---:|",
     ]
     for size in results["sizes"]:
-        for name in ("floor", "zen", "fenliu"):
+        for name in [name for name in ("floor", "zen", "fenliu", "floor_bytes", "fenliu_bytes") if name in size["median_us"]]:
             lines.append(
                 f"| {size['agents']} | {size['requests']} × {size['repeats']} | {name} | "
                 f"{_s(size['median_us'][name]).show()} | {_s(size['p99_us'][name]).show()} | "

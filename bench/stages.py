@@ -64,7 +64,7 @@ def staged_route(policy: Policy, request: dict) -> tuple[Outcome, StageTimes]:
     t2 = perf_counter_ns()
     posted = compiled.table.post(situation.facts)
     t3 = perf_counter_ns()
-    matched = set(compiled.matcher.matching(posted))
+    matched = set(compiled.memo.matching(posted))
     t4 = perf_counter_ns()
     decision, rule_id = None, "default"
     for rank, rule in enumerate(compiled.rules):
