@@ -16,13 +16,14 @@ from time import perf_counter_ns
 from typing import Callable
 
 from fenliu.engine import load_policy
+from fenliu.engine.simulation.kpis import percentile
 
 from . import floor
 from .agreement import Disagreement, assert_agree
 from .floor import Outcome
 from .requests_gen import generate
 from .stages import STAGES, staged_route
-from .stats import Spread, percentile
+from .stats import Spread
 from .zen_peer import ZenPeer
 
 ROOT = Path(__file__).resolve().parent.parent

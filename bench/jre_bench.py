@@ -16,13 +16,14 @@ import tempfile
 from pathlib import Path
 
 from fenliu.engine import load_policy
+from fenliu.engine.simulation.kpis import percentile
 
 from . import floor
 from .agreement import Disagreement
 from .floor import Outcome
 from .inprocess import AGENT_COUNTS, REQUESTS, time_each
 from .requests_gen import generate
-from .stats import Spread, percentile
+from .stats import Spread
 
 ROOT = Path(__file__).resolve().parent.parent
 PEER = ROOT / "bench" / "node" / "jre_peer.js"

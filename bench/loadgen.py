@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from time import perf_counter
 
-from .stats import percentile
+from fenliu.engine.simulation.kpis import percentile
 
 LOOPBACK = "127.0.0.1"
 

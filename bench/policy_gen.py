@@ -11,7 +11,8 @@ from pathlib import Path
 
 import yaml
 
-ENTRIES = ("product_page", "order_page", "after_sales_page", "direct", "fan_group", "live", "other")
+from fenliu.engine.request import ENTRIES
+
 TAGS = ("vip", "new", "wholesale", "repeat")
 
 HEADER = {

@@ -11,8 +11,9 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from fenliu.engine.request import ENTRIES
+
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
-ENTRIES = ("product_page", "order_page", "after_sales_page", "direct", "fan_group", "live", "other")
 GROUPS = ("presale", "aftersale")
 CAPACITIES = (None, None, 20, 50, 100, 200)
 

@@ -6,15 +6,6 @@ from dataclasses import asdict, dataclass
 from typing import Iterable, Sequence
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile of already collected values (q in 0..100)."""
-    ordered = sorted(values)
-    if not ordered:
-        raise ValueError("no values")
-    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
-    return ordered[rank]
-
-
 @dataclass(frozen=True)
 class Spread:
     """A median over repeated runs, with its interquartile range and extremes."""

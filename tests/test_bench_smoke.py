@@ -30,3 +30,12 @@ def test_staged_evaluation_reaches_the_same_decision(shipped):
         outcome, times = staged_route(policy, request)
         assert outcome == Outcome.of_envelope(policy.evaluate(request))
         assert times.total > 0
+
+
+def test_one_nearest_rank_percentile_for_benchmarks_and_simulation():
+    from bench import loadgen
+    from fenliu.engine.simulation import kpis
+
+    assert loadgen.percentile is kpis.percentile
+    assert kpis.percentile(list(range(1, 21)), 95) == 19
+    assert kpis.percentile(list(range(1, 21)), 100) == 20
