@@ -114,3 +114,25 @@ def test_bytes_that_are_not_json_are_a_request_error_at_the_body(shipped):
     with pytest.raises(RequestError) as caught:
         shipped["kuaishou"].evaluate_json(b'{"event": "route",')
     assert caught.value.errors[0]["path"] == "" and "not valid JSON" in caught.value.errors[0]["message"]
+
+
+AGENT_SCHEMA = {**SCHEMA["$defs"]["agent"], "$defs": SCHEMA["$defs"]}
+
+
+def _integral_float_anywhere(raw: dict) -> bool:
+    values = [*raw.values(), *(item for value in raw.values() if isinstance(value, list) for item in value)]
+    return any(isinstance(value, float) and value.is_integer() for value in values)
+
+
+@settings(max_examples=500)
+@given(st.dictionaries(AGENT_KEYS, AGENT_VALUES) | st.builds(lambda extra: {**agent("a1"), **extra},
+                                                             st.dictionaries(AGENT_KEYS, AGENT_VALUES, max_size=2)))
+def test_the_typed_agent_and_the_published_schema_take_the_same_agents(raw):
+    """The contract and the code cannot drift: `Agent` takes exactly what `request.schema.json`'s
+    agent allows, except that JSON Schema counts 2.0 as an integer and the engine does not."""
+    typed = well_formed_agents([raw]) is not None
+    published = jsonschema.Draft202012Validator(AGENT_SCHEMA).is_valid(raw)
+    if typed:
+        assert published
+    elif published:
+        assert _integral_float_anywhere(raw)
