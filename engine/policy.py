@@ -91,6 +91,7 @@ class Policy:
     def close(self) -> None:
         """Free the rule engine's memory for this policy; it cannot evaluate afterwards."""
         for event in self._events.values():
+            event.memo.close()
             event.matcher.close()
 
     def evaluate(self, request: Any, *, explain: bool = False) -> dict:
