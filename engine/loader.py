@@ -30,7 +30,7 @@ PLATFORM_LIMITS: dict[str, dict[str, int]] = {
 
 # Actions that can always be carried out: an unconditional rule with one of these ends the list.
 ALWAYS_SUCCEED = {"offline_queue", "divert", "none", "close", "refuse", "keep", "reject", "candidates", "ordered",
-                  "assign_many"}
+                  "assign_many", "deny"}
 # Options that every action's object form may carry, and those `route` turns into model fields.
 ROUTE_OPTIONS = {"to", "among", "in", "for", "strategy", "ignore_capacity", "ignore_suspension", "exclude_main", "reason"}
 
@@ -100,7 +100,6 @@ def _params(checker: _Checker, raw: dict, platform: str) -> Params:
         auto_close_range=tuple(raw.get("auto_close_range", defaults.auto_close_range)),
         offline_message_ttl_days=raw.get("offline_message_ttl_days", defaults.offline_message_ttl_days),
         reply_sla_seconds=raw.get("reply_sla_seconds", defaults.reply_sla_seconds),
-        dequeue_cap_unlimited=raw.get("dequeue_cap_unlimited", defaults.dequeue_cap_unlimited),
         extra=dict(raw.get("custom", {})),
     )
     limits = PLATFORM_LIMITS[platform]
@@ -145,7 +144,8 @@ def _groups(checker: _Checker, raw: dict) -> tuple[Group, ...]:
 def _rule(checker: _Checker, raw: dict, at: Path, params: Params, groups: tuple[Group, ...]) -> Rule:
     event = EVENTS.get(raw.get("on", "route"))
     if event is None:
-        checker.error(at + ("on",), f"event `{raw['on']}` is not supported yet")
+        checker.error(at + ("on",), f"unknown event `{raw['on']}`{did_you_mean(str(raw['on']), EVENTS)}; "
+                                    f"known: {', '.join(EVENTS)}")
         event = EVENTS["route"]
     action = _action(checker, raw["then"], at + ("then",), event.name, event.actions, groups)
     when = _condition(checker, raw["when"], at + ("when",), event, params, groups) if "when" in raw else None

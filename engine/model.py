@@ -116,9 +116,8 @@ class Params:
     returning_window_hours: float = 72
     auto_close_minutes: float = 20
     auto_close_range: tuple[int, int] = (5, 360)
-    offline_message_ttl_days: float = 7
+    offline_message_ttl_days: float | None = None  # None: offline messages never expire (Kuaishou, Taobao)
     reply_sla_seconds: float = 180
-    dequeue_cap_unlimited: int = 10
     extra: dict[str, Scalar] = field(default_factory=dict)
 
     def lookup(self, name: str) -> Scalar | None:
@@ -131,8 +130,9 @@ class Params:
 
     def names(self) -> list[str]:
         return [
-            "capacity.min", "capacity.max", "capacity.low_warning", "returning_window_hours", "auto_close_minutes", "offline_message_ttl_days",
-            "reply_sla_seconds", "dequeue_cap_unlimited", *self.extra,
+            "capacity.min", "capacity.max", "capacity.low_warning", "returning_window_hours", "auto_close_minutes",
+            *(["offline_message_ttl_days"] if self.offline_message_ttl_days is not None else []),
+            "reply_sla_seconds", *self.extra,
         ]
 
 

@@ -7,7 +7,7 @@ from types import ModuleType
 from typing import Any, Callable
 
 from ..facts import FactSpec
-from . import agent_settings, close, dequeue, order, route, transfer
+from . import agent_settings, close, dequeue, login, manual_assign, order, route, transfer
 from .base import Decision, FallThrough, Situation
 
 
@@ -27,6 +27,7 @@ class EventKind:
                    module.read, module.carry_out)
 
 
-EVENTS: dict[str, EventKind] = {kind.name: kind for kind in map(EventKind.of, [route, dequeue, transfer, close, agent_settings, order])}
+EVENTS: dict[str, EventKind] = {kind.name: kind for kind in map(EventKind.of, [
+    route, dequeue, transfer, close, agent_settings, order, login, manual_assign])}
 
 __all__ = ["EVENTS", "EventKind", "Decision", "FallThrough", "Situation"]

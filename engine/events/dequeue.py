@@ -1,9 +1,13 @@
-"""`dequeue` (B14, B15): capacity freed up or an agent came online; hand queued conversations out.
+"""`dequeue` (B14, B15, B20): capacity freed up or an agent came online; hand queued conversations out.
 
-Oldest first, one per free slot, only to agents that may take them: a group's queue to that
-group's members, offline messages (which belong to the whole shop) to any idle online agent,
-returning customers to their last agent where the rule says so. Offline messages older than the
-TTL are listed as expired and never assigned; exactly the TTL old is still assigned.
+First each agent's own message cache (B20, `cached_at`): its conversations open in order in that
+agent's free windows and never go to anyone else. Then the shared pools, oldest first, one per
+free slot, only to agents that may take them: a group's queue to that group's members, offline
+messages (which belong to the whole shop) to any idle online agent, returning customers to their
+last agent where the rule says so. An unlimited agent has no ceiling, so it takes the whole
+backlog (the flood Kuaishou's page warns of; the answer warns too). When the policy sets
+`offline_message_ttl_days`, offline messages older than it are listed as expired and never
+assigned; exactly the TTL old is still assigned.
 """
 from __future__ import annotations
 
@@ -27,9 +31,10 @@ FACTS: dict[str, FactSpec] = {
     **specs(
         ("queue.length", "number", "conversations waiting, offline ones included"),
         ("queue.offline", "number", "offline messages waiting (B13, B15)"),
-        ("queue.expired", "number", "offline messages older than params.offline_message_ttl_days (B15)"),
+        ("queue.expired", "number", "offline messages older than params.offline_message_ttl_days, when it is set (B15)"),
+        ("queue.cached", "number", "conversations waiting in agents' own message caches (B20)"),
         ("queue.oldest_minutes", "number", "how long the oldest conversation has waited, in minutes"),
-        ("shop.free_slots", "number", "free slots of eligible agents; an unlimited agent counts params.dequeue_cap_unlimited"),
+        ("shop.free_slots", "number", "free slots of eligible agents; an unlimited agent counts the whole queue (B2)"),
     ),
     **counter_specs("shop", "whole shop"),
 }
@@ -44,6 +49,7 @@ class Queued:
     enqueued_at: datetime
     offline: bool
     queue: str
+    cached_at: str | None = None
 
 
 def fact_spec(name: str, policy_groups: tuple) -> FactSpec | None:
@@ -66,13 +72,15 @@ def read(data: dict, policy: PolicyDocument) -> Situation:
     reader.raise_if_failed()
 
     capacity = Capacity(policy.params.capacity.max)
-    ttl = timedelta(days=policy.params.offline_message_ttl_days)
-    expired = [item for item in items if item.offline and now - item.enqueued_at > ttl]
+    days = policy.params.offline_message_ttl_days
+    ttl = timedelta(days=days) if days is not None else None
+    expired = [item for item in items if _expired(item, now, ttl)]
     facts: dict[str, Any] = {
         "queue.length": len(items),
         "queue.offline": sum(item.offline for item in items),
         "queue.expired": len(expired),
-        "shop.free_slots": sum(_slots(agent, capacity, policy) for agent in agents if capacity.eligible(agent)),
+        "queue.cached": sum(item.cached_at is not None for item in items),
+        "shop.free_slots": sum(_slots(agent, capacity, len(items)) for agent in agents if capacity.eligible(agent)),
     }
     if items:
         facts["queue.oldest_minutes"] = max((now - item.enqueued_at).total_seconds() / 60 for item in items)
@@ -82,7 +90,7 @@ def read(data: dict, policy: PolicyDocument) -> Situation:
 
 def _read_item(reader: Reader, raw: Any, path: str, now: datetime | None) -> Queued:
     data = reader.obj(raw, path)
-    reader.unknown_keys(data, ("conversation", "customer", "enqueued_at", "offline", "queue"), path)
+    reader.unknown_keys(data, ("conversation", "customer", "enqueued_at", "offline", "queue", "cached_at"), path)
     conversation = read_conversation(reader, data.get("conversation", {}), f"{path}.conversation")
     if conversation.id is None:
         reader.fail(f"{path}.conversation.id", "is required")
@@ -92,13 +100,19 @@ def _read_item(reader: Reader, raw: Any, path: str, now: datetime | None) -> Que
         enqueued_at=reader.required(data, "enqueued_at", path, reader.before(now), None),
         offline=reader.field(data, "offline", path, reader.boolean, False),
         queue=reader.field(data, "queue", path, reader.string, "shop"),
+        cached_at=reader.field(data, "cached_at", path, reader.string, None),
     )
 
 
-def _slots(agent: Agent, capacity: Capacity, policy: PolicyDocument) -> int:
+def _slots(agent: Agent, capacity: Capacity, backlog: int) -> int:
+    """Free slots; an unlimited agent has no ceiling, so it has room for the whole backlog (B2)."""
     if agent.max_sessions is None:
-        return policy.params.dequeue_cap_unlimited
+        return backlog
     return capacity.free_slots(agent)
+
+
+def _expired(item: Queued, now: datetime, ttl: timedelta | None) -> bool:
+    return item.offline and item.cached_at is None and ttl is not None and now - item.enqueued_at > ttl
 
 
 def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> Decision | FallThrough:
@@ -108,17 +122,33 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
     prefer_last = returning.get("to_last_agent", True)
     wait_for_last = returning.get("wait", False)
     waive_suspension = returning.get("ignore_suspension", True)
+    assign_offline = action.options.get("offline_messages", True)
     window = timedelta(hours=policy.params.returning_window_hours)
 
-    slots = {agent.id: _slots(agent, capacity, policy) if agent.online else 0 for agent in extra["agents"]}
+    backlog = len(extra["items"])
+    slots = {agent.id: _slots(agent, capacity, backlog) if agent.online else 0 for agent in extra["agents"]}
     agents = {agent.id: agent for agent in extra["agents"]}
     order = sorted(extra["items"], key=lambda item: (item.enqueued_at, item.conversation.id))
     rank = ranking(action.strategy, capacity)
     assignments: list[dict] = []
     expired: list[str] = []
+
+    def give(item: Queued, agent: Agent) -> None:
+        assignments.append({"conversation_id": item.conversation.id, "agent_id": agent.id})
+        slots[agent.id] -= 1
+        agents[agent.id] = replace(agent, active=agent.active + 1)
+
+    # B20: an agent's own cache comes first and is never re-shunted; suspension stops shunting, not windows.
     for item in order:
-        if item.offline and now - item.enqueued_at > ttl:
+        if item.cached_at is not None and item.cached_at in agents and slots[item.cached_at] > 0:
+            give(item, agents[item.cached_at])
+    for item in order:
+        if item.cached_at is not None:
+            continue
+        if _expired(item, now, ttl):
             expired.append(item.conversation.id)
+            continue
+        if item.offline and not assign_offline:
             continue
         last = _returning_agent(item, agents, now, window) if prefer_last else None
         if last is not None and slots[last.id] > 0 and (waive_suspension or not last.suspended):
@@ -130,16 +160,14 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
                     if slots[agent.id] > 0 and not agent.suspended
                     and (item.offline or item.queue == "shop" or item.queue in agent.groups)]
             chosen = min(pool, key=rank, default=None)
-        if chosen is None:
-            continue
-        assignments.append({"conversation_id": item.conversation.id, "agent_id": chosen.id})
-        slots[chosen.id] -= 1
-        agents[chosen.id] = replace(chosen, active=chosen.active + 1)
+        if chosen is not None:
+            give(item, chosen)
 
-    warnings = _backlog_warnings(extra["agents"], assignments, len(order) - len(assignments) - len(expired), policy)
+    waiting = len(order) - len(assignments) - len(expired)
+    warnings = _backlog_warnings(extra["agents"], assignments)
     return Decision({"action": "assign_many", "assignments": assignments, "expired": expired,
-                     "reason": action.reason or f"{len(assignments)} assigned oldest first, {len(expired)} expired, "
-                                                 f"{len(order) - len(assignments) - len(expired)} still waiting (B14, B15)"},
+                     "reason": action.reason or f"{len(assignments)} assigned, own caches first then oldest first, "
+                                                 f"{len(expired)} expired, {waiting} still waiting (B14, B15, B20)"},
                     tuple(warnings))
 
 
@@ -150,15 +178,14 @@ def _returning_agent(item: Queued, agents: dict[str, Agent], now: datetime, wind
     return agents.get(last.agent_id)
 
 
-def _backlog_warnings(agents: tuple[Agent, ...], assignments: list[dict], waiting: int,
-                      policy: PolicyDocument) -> list[dict]:
-    cap = policy.params.dequeue_cap_unlimited
+def _backlog_warnings(agents: tuple[Agent, ...], assignments: list[dict]) -> list[dict]:
+    """An unlimited agent handed more than one queued conversation at once: the flood Kuaishou's page warns of."""
     given: dict[str, int] = {}
     for assignment in assignments:
         given[assignment["agent_id"]] = given.get(assignment["agent_id"], 0) + 1
     return [
         {"code": "unlimited_backlog", "agent_id": agent.id,
-         "message": f"{agent.id} has unlimited capacity and took the per-dequeue cap of {cap}; {waiting} still wait. "
-                    "An unlimited agent takes the whole backlog and its 3-minute reply rate suffers: set a maximum (B2)."}
-        for agent in agents if agent.max_sessions is None and given.get(agent.id, 0) >= cap and waiting > 0
+         "message": f"{agent.id} has unlimited capacity and took {given[agent.id]} queued conversations at once: "
+                    "an unlimited agent takes the whole backlog and its 3-minute reply rate suffers; set a maximum (B2)."}
+        for agent in agents if agent.max_sessions is None and given.get(agent.id, 0) > 1
     ]

@@ -14,6 +14,9 @@ from .base import Decision, FallThrough, Situation
 
 NAME = "route"
 ACTIONS = ("assign", "queue", "offline_queue", "divert", "hold", "none")
+# `assign: {when_full: cache}` (B20, Taobao): capacity caps an agent's open windows, not who it is given;
+# past the cap the conversation waits in that agent's own message cache and is never re-shunted.
+WHEN_FULL = ("skip", "cache")
 
 FACTS: dict[str, FactSpec] = {
     **specs(
@@ -117,14 +120,15 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
 def _assign(action: Action, situation: Situation, policy: PolicyDocument) -> Decision | FallThrough:
     extra = situation.extra
     capacity: Capacity = extra["capacity"]
-    waive = {"ignore_capacity": action.ignore_capacity, "ignore_suspension": action.ignore_suspension}
+    cache = action.options.get("when_full", "skip") == "cache"
+    waive = {"ignore_capacity": action.ignore_capacity or cache, "ignore_suspension": action.ignore_suspension}
     if action.agent:
         agent: Agent | None = extra[action.agent]
         if agent is None:
             return FallThrough(f"no {_who(action.agent)} in `agents`")
         if not capacity.eligible(agent, **waive):
             return FallThrough(f"{_who(action.agent)} {agent.id} cannot take it: {_why_not(agent, capacity, action)}")
-        return _decide("assign", action, agent_id=agent.id, reason=_assign_reason(action, agent, situation, policy))
+        return _given(action, agent, capacity, cache, _assign_reason(action, agent, situation, policy))
 
     pool_name = _queue_name(action.among or "shop", extra["group"])
     if pool_name is None:
@@ -138,10 +142,19 @@ def _assign(action: Action, situation: Situation, policy: PolicyDocument) -> Dec
     chosen = choose(pool, action.strategy, capacity)
     if chosen is None:
         return FallThrough(f"no eligible agent in {_pool_label(pool_name)}")
-    return _decide("assign", action, agent_id=chosen.id, reason=(
+    return _given(action, chosen, capacity, cache, (
         f"{action.strategy.replace('_', ' ')} of {len(pool)} eligible in {_pool_label(pool_name)}: "
         f"{chosen.id} ({chosen.active} active, saturation {capacity.saturation(chosen):.2f})"
     ))
+
+
+def _given(action: Action, agent: Agent, capacity: Capacity, cache: bool, reason: str) -> Decision:
+    """Assigned, or — past the agent's window cap under `when_full: cache` — cached at that agent (B20)."""
+    if cache and not action.ignore_capacity and capacity.at_capacity(agent):
+        return _decide("cache", action, agent_id=agent.id, queue=f"cache:{agent.id}", reason=(
+            f"cached at {agent.id}: {agent.active} of {capacity.maximum(agent)} windows open; "
+            f"it opens when a window closes and is never re-shunted (B20)"))
+    return _decide("assign", action, agent_id=agent.id, reason=reason)
 
 
 def _assign_reason(action: Action, agent: Agent, situation: Situation, policy: PolicyDocument) -> str:

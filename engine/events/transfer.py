@@ -1,6 +1,8 @@
 """`transfer` (B16): whom an agent may hand a conversation to. Never offline agents, never the sender;
 online (invisible counts) before break, then least saturated. Full and suspended agents stay
-candidates: a manual transfer may exceed a maximum (B3)."""
+candidates: a manual transfer may exceed a maximum (B3). With `candidates: {mark_transferred: true}`
+(Douyin) the answer says the conversation arrives marked as transferred: the receiving agent is told
+so, and it does not count in that agent's "received today" (今日已接待)."""
 from __future__ import annotations
 
 from typing import Any
@@ -14,7 +16,7 @@ from .base import Decision, FallThrough, Situation
 NAME = "transfer"
 ACTIONS = ("candidates",)
 FACTS: dict[str, FactSpec] = {**agent_specs("from_agent", "the agent handing over"), **counter_specs("shop", "whole shop")}
-FALLBACK = {"action": "candidates", "candidates": []}
+FALLBACK = {"action": "candidates", "candidates": [], "transferred": False}
 
 
 def fact_spec(name: str, policy_groups: tuple) -> FactSpec | None:
@@ -45,5 +47,8 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
          if agent.status in allowed and agent.id != situation.extra["sender"]),
         key=lambda agent: (not agent.online, capacity.saturation(agent), agent.active, agent.id),
     )
-    return Decision({"action": "candidates", "candidates": [agent.id for agent in candidates],
-                     "reason": action.reason or f"{len(candidates)} candidates: online before break, least saturated first (B16)"})
+    marked = bool(action.options.get("mark_transferred", False))
+    shown = "; it arrives marked as transferred" if marked else ""
+    return Decision({"action": "candidates", "candidates": [agent.id for agent in candidates], "transferred": marked,
+                     "reason": action.reason or f"{len(candidates)} candidates: online before break, "
+                                                 f"least saturated first{shown} (B16)"})

@@ -19,7 +19,7 @@ from ..request import ROLES
 from ..suggestions import did_you_mean
 from ..yaml_source import Path
 
-TIME_KEYS = ("now", "at", "enqueued_at", "last_assigned_at")
+TIME_KEYS = ("now", "at", "enqueued_at", "last_assigned_at", "unanswered_since")
 _RELATIVE = re.compile(r"([+-])(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 _FLAGS = {"suspended": ("suspended", True), "unlimited": ("max_sessions", None)}
 _SETTINGS = {"max": "max_sessions", "active": "active", "groups": "groups", "last": "last_assigned_at"}

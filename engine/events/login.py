@@ -1,0 +1,56 @@
+"""`login` (B1): an agent logs in; which status it starts in. Douyin: a new agent's first login is
+online, and a re-login restores the status it had when it last logged in. The platform keeps that
+status, so the caller supplies it (`agent.last_status`); without one this is a first login."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..facts import FactSpec, specs
+from ..model import Action, PolicyDocument
+from ..request import Reader
+from .base import Decision, FallThrough, Situation
+
+NAME = "login"
+ACTIONS = ("set_status",)
+# A status an agent can have been in while logged in: what a re-login may restore.
+LOGGED_IN_STATUSES = ("online", "invisible", "break")
+TARGETS = (*LOGGED_IN_STATUSES, "last")
+FACTS: dict[str, FactSpec] = specs(
+    ("login.first", "bool", "no earlier status on record: the agent's first login (B1)"),
+    ("login.last_status", "string", "the status of its last login, which a re-login may restore (B1)",
+     LOGGED_IN_STATUSES),
+)
+FALLBACK = {"action": "set_status", "agent_id": None, "status": None}
+
+
+def fact_spec(name: str, policy_groups: tuple) -> FactSpec | None:
+    return FACTS.get(name)
+
+
+def read(data: dict, policy: PolicyDocument) -> Situation:
+    reader = Reader()
+    reader.unknown_keys(data, ("event", "now", "agent"), "")
+    reader.required(data, "now", "", reader.timestamp, None)
+    agent = reader.obj(data.get("agent"), "agent")
+    reader.unknown_keys(agent, ("id", "last_status"), "agent")
+    agent_id = reader.required(agent, "id", "agent", reader.string, "")
+    last = reader.field(agent, "last_status", "agent", reader.choice(LOGGED_IN_STATUSES), None)
+    reader.raise_if_failed()
+    facts: dict[str, Any] = {"login.first": last is None}
+    if last is not None:
+        facts["login.last_status"] = last
+    return Situation(data, facts, {"agent_id": agent_id, "last": last})
+
+
+def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> Decision | FallThrough:
+    agent_id, last = situation.extra["agent_id"], situation.extra["last"]
+    target = action.options.get("status", "online")
+    if target == "last":
+        if last is None:
+            return FallThrough("no last status on record: a first login")
+        reason = f"{agent_id} logs in again as {last}, its last status (B1)"
+        return Decision({"action": "set_status", "agent_id": agent_id, "status": last,
+                         "reason": action.reason or reason})
+    first = "first login" if last is None else f"login (last status {last})"
+    return Decision({"action": "set_status", "agent_id": agent_id, "status": target,
+                     "reason": action.reason or f"{agent_id} starts {target}: {first} (B1)"})
