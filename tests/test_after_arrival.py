@@ -1,5 +1,6 @@
 """Decisions after arrival on the shipped policies: dequeue (B14, B15), transfer (B16), close (B17),
-agent settings (B2) and conversation order (B18)."""
+agent settings (B2) and conversation order (B18). A platform's behaviour cites its help page
+(seeds/000…004, by number and a few words of the sentence)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -84,28 +85,42 @@ def test_b15_offline_messages_go_to_any_idle_agent_whatever_the_groups(shipped):
     assert pairs(envelope) == [("q", "pre")]
 
 
-def test_b15_offline_message_exactly_7_days_old_is_still_assigned(shipped):
-    envelope = dequeue(shipped["kuaishou"], [agent("a1")], [queued("q", timedelta(days=7), offline=True)])
+def test_b15_douyin_offline_message_exactly_7_days_old_is_still_assigned(shipped):
+    """003「待处理留言分配有效期为7天」."""
+    envelope = dequeue(shipped["douyin"], [agent("a1")], [queued("q", timedelta(days=7), offline=True)])
     assert pairs(envelope) == [("q", "a1")] and envelope["decision"]["expired"] == []
 
 
-def test_b15_offline_message_older_than_7_days_expires_and_is_never_assigned(shipped):
-    envelope = dequeue(shipped["kuaishou"], [agent("a1")], [queued("q", timedelta(days=7, seconds=1), offline=True)])
+def test_b15_douyin_offline_message_older_than_7_days_expires_and_is_never_assigned(shipped):
+    """003「超过7天的留言系统将不再自动分配」."""
+    envelope = dequeue(shipped["douyin"], [agent("a1")], [queued("q", timedelta(days=7, seconds=1), offline=True)])
     assert pairs(envelope) == [] and envelope["decision"]["expired"] == ["q"]
 
 
+def test_b15_kuaishou_offline_queue_never_expires(shipped):
+    """000「离线期间所有的新会话会进入离线排队池,直至客服上线后再分配给在线客服」: no 7 days."""
+    envelope = dequeue(shipped["kuaishou"], [agent("a1")], [queued("q", timedelta(days=40), offline=True)])
+    assert pairs(envelope) == [("q", "a1")] and envelope["decision"]["expired"] == []
+
+
 def test_b15_ttl_is_a_parameter(edited):
-    policy = edited("kuaishou", ("offline_message_ttl_days: 7", "offline_message_ttl_days: 1"))
+    policy = edited("douyin", ("offline_message_ttl_days: 7", "offline_message_ttl_days: 1"))
     envelope = dequeue(policy, [agent("a1")], [queued("q", timedelta(days=2), offline=True)])
     assert envelope["decision"]["expired"] == ["q"]
 
 
-def test_b15_unlimited_agent_takes_the_cap_and_the_policy_warns_of_the_flood(shipped):
+def test_b15_unlimited_agent_takes_the_whole_backlog_and_the_policy_warns_of_the_flood(shipped):
+    """000「离线积压的会话在客服上线后全部进入其接待中会话,致使其不能及时回复会话」: no per-dequeue cap."""
     queue = [queued(f"q{i:02}", timedelta(hours=20 - i / 10), offline=True) for i in range(25)]
     envelope = dequeue(shipped["kuaishou"], [agent("a1", max=None, active=0)], queue)
-    assert len(pairs(envelope)) == 10
+    assert pairs(envelope) == [(f"q{i:02}", "a1") for i in range(25)]
     assert [w["code"] for w in envelope["warnings"]] == ["unlimited_backlog"]
-    assert envelope["warnings"][0]["agent_id"] == "a1"
+    assert envelope["warnings"][0]["agent_id"] == "a1" and "took 25" in envelope["warnings"][0]["message"]
+
+
+def test_b15_an_unlimited_agent_given_a_single_conversation_is_no_flood(shipped):
+    envelope = dequeue(shipped["kuaishou"], [agent("a1", max=None)], [queued("q", MINUTE)])
+    assert pairs(envelope) == [("q", "a1")] and envelope["warnings"] == []
 
 
 # B16 transfer ---------------------------------------------------------------------------------------
@@ -116,6 +131,7 @@ def transfer(policy, sender, agents):
 
 
 def test_b16_never_offline_never_sender_online_before_break_then_least_saturated(shipped):
+    """003「转接会话只能转给当前在线或者小休状态的客服…列表优先展示在线客服,按照当前客服的饱和程度排序」."""
     agents = [agent("me", active=1), agent("brk", "break", active=0), agent("busy", active=15),
               agent("calm", "invisible", active=2), agent("off", "offline")]
     decision = transfer(shipped["kuaishou"], "me", agents)
@@ -124,8 +140,9 @@ def test_b16_never_offline_never_sender_online_before_break_then_least_saturated
 
 
 def test_b16_b3_full_and_suspended_agents_remain_candidates(shipped):
+    """000「主账号、客服管理员或其他客服还可以向客服分配或转移会话」, at the maximum too."""
     agents = [agent("me"), agent("full", max=5, active=5), agent("sus", suspended=True)]
-    assert transfer(shipped["taobao"], "me", agents)["candidates"] == ["sus", "full"]
+    assert transfer(shipped["kuaishou"], "me", agents)["candidates"] == ["sus", "full"]
 
 
 def test_b16_ties_are_deterministic(shipped):
@@ -142,6 +159,7 @@ def close(policy, *, manual: bool, sender: str, silent: timedelta) -> dict:
 
 @pytest.mark.parametrize("sender", ["customer", "system"])
 def test_b17_manual_close_refused_while_the_buyer_waits_for_an_answer(shipped, sender):
+    """001「ESC按键对"请在3分钟内回复"和"已超时"两个分组内的会话不生效…请先回复该会话」."""
     decision = close(shipped["kuaishou"], manual=True, sender=sender, silent=MINUTE)
     assert (decision["action"], decision["reason"]) == ("refuse", "please reply first")
 
@@ -152,6 +170,7 @@ def test_b17_manual_close_after_the_agent_answered_closes_at_once(shipped):
 
 @pytest.mark.parametrize("sender", ["agent", "system"])
 def test_b17_auto_close_at_exactly_20_minutes_of_buyer_silence(shipped, sender):
+    """000「若最后一条消息是客服回复或系统自动回复的,且距离最后一条消息20分钟内买家没有再发新消息」."""
     assert close(shipped["kuaishou"], manual=False, sender=sender, silent=20 * MINUTE)["action"] == "close"
     assert close(shipped["kuaishou"], manual=False, sender=sender, silent=20 * MINUTE - timedelta(seconds=1))["action"] == "keep"
 
@@ -181,6 +200,7 @@ def settings(policy, maximum, status="online") -> dict:
 
 @pytest.mark.parametrize("name,top", [("kuaishou", 500), ("douyin", 200)])
 def test_b2_platform_range_edges(shipped, name, top):
+    """000「数值可以为1到500之间的任意整数」; 003「目前最多可设置200」."""
     assert settings(shipped[name], top)["decision"]["action"] == "accept"
     rejected = settings(shipped[name], top + 1)["decision"]
     assert (rejected["action"], rejected["rule"]) == ("reject", "capacity-above-maximum")
@@ -199,6 +219,7 @@ def test_b2_zero_is_rejected_even_when_the_policy_forgets_to(edited):
 
 
 def test_b2_capacity_4_warns_low_capacity_and_5_does_not(shipped):
+    """003「当最大接待人数设置小于5时,系统会提示"客服接待人数过低,可能会导致用户无法进入"」."""
     low = settings(shipped["douyin"], 4)
     assert low["decision"]["action"] == "accept"
     assert [(w["code"], w["agent_id"]) for w in low["warnings"]] == [("low_capacity", "a1")]
@@ -207,6 +228,7 @@ def test_b2_capacity_4_warns_low_capacity_and_5_does_not(shipped):
 
 
 def test_b2_going_offline_while_unlimited_warns_of_the_backlog_flood(shipped):
+    """000「建议客服离线前不要选择「不自动挂起选项」」."""
     envelope = settings(shipped["kuaishou"], None, status="offline")
     assert envelope["decision"]["action"] == "accept"
     assert [w["code"] for w in envelope["warnings"]] == ["unlimited_offline"]
@@ -226,6 +248,7 @@ def test_b2_settings_decisions_name_the_agent_and_the_maximum(shipped):
 # B18 conversation order ------------------------------------------------------------------------------
 
 def test_b18_unanswered_first_longest_waiting_on_top_then_answered_most_recent_first(shipped):
+    """000「已回复会话在切换至其他会话时,会自动排在未回复的会话下方」."""
     conversations = [
         {"id": "answered-old", "last_message": {"from": "agent", "at": at(50 * MINUTE)}},
         {"id": "waiting-short", "last_message": {"from": "customer", "at": at(2 * MINUTE)}},

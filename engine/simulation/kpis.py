@@ -39,7 +39,7 @@ def summarise(outcome: Outcome) -> dict:
     midnight = datetime.combine(outcome.start.date(), datetime.min.time(), outcome.zone)
     offset = (outcome.start - midnight).total_seconds()
     hours: dict[int, list[int]] = {}
-    routes = {"assign": 0, "queue": 0, "offline_queue": 0, "hold": 0, "divert": 0, "none": 0}
+    routes = {"assign": 0, "queue": 0, "offline_queue": 0, "cache": 0, "hold": 0, "divert": 0, "none": 0}
     counted = on_time = 0
     waits: list[float] = []
     offline_waits: list[float] = []
@@ -90,9 +90,10 @@ def summarise(outcome: Outcome) -> dict:
     return {
         "conversations": {
             "arrived": len(outcome.conversations), "routed_to_agents": routed, "assigned_at_once": routes["assign"],
-            "queued": routes["queue"], "offline_queued": routes["offline_queue"], "held": routes["hold"],
+            "queued": routes["queue"], "offline_queued": routes["offline_queue"], "cached": routes["cache"],
+            "held": routes["hold"],
             "diverted": routes["divert"], "not_routed": routes["none"], "served": served,
-            "waiting_at_end": states.get("queued", 0) + states.get("offline", 0) + states.get("held", 0),
+            "waiting_at_end": sum(states.get(state, 0) for state in ("queued", "offline", "held", "cached")),
             "open_at_end": states.get("open", 0),
             "queue_free_share": _rate(routes["assign"], routed),
         },

@@ -4,10 +4,12 @@ keeps the state the platform would keep and moves the clock from event to event.
 
 What the platform does between decisions, following the domain:
 - a new conversation is routed (B5–B13): assigned, queued in a pool, put in the offline queue,
-  held for the main account, diverted, or not routed (internal);
+  cached at an agent whose windows are all open (B20), held for the main account, diverted, or
+  not routed (internal);
 - whenever a slot frees (a close, a raised maximum, a lifted suspension) or an agent logs in,
-  the queues are offered to the policy's `dequeue` rules (B14, B15), which also expire offline
-  messages past the TTL;
+  the queues are offered to the policy's `dequeue` rules (B14, B15), which serve each agent's own
+  cache first (B20), give an unlimited agent the whole backlog, and expire offline messages past
+  the TTL when the policy sets one;
 - conversations held for an agent are routed again when that agent logs in (B6);
 - the automatic close is checked the policy's `auto_close_minutes` after the agent's last
   message, and again every few minutes while the policy keeps it open (B17).
@@ -35,6 +37,7 @@ from .trace import Arrival
 # Event kinds. Events at the same instant run in the order they were planned, before any arrival.
 CHANGE, REPLY, BUYER, CLOSE, AUTO_CLOSE, SAMPLE = range(6)
 OFFLINE = "offline"
+CACHE = "cache:"  # an agent's own message cache (B20) is the queue `cache:<agent id>`
 AUTO_CLOSE_RECHECK = 300.0
 AUTO_CLOSE_GIVE_UP = 6 * 3600.0  # the longest automatic close any platform allows (Kuaishou 360 min)
 DEQUEUE_MARGIN = 5  # queued conversations offered beyond the free slots, for rules that skip some
@@ -138,8 +141,8 @@ class Shop:
         self.sla = float(params.reply_sla_seconds)
         self.auto_close = float(params.auto_close_minutes) * 60
         self.window = float(params.returning_window_hours) * 3600
-        self.ttl = float(params.offline_message_ttl_days) * 86400
-        self.unlimited_slots = params.dequeue_cap_unlimited
+        ttl_days = params.offline_message_ttl_days
+        self.ttl = float("inf") if ttl_days is None else float(ttl_days) * 86400
         self.unlimited_as = params.capacity.max
         # Fields no rule of this policy can look at are left out of requests: they cost time to read.
         self.round_robin = any(rule.then.strategy == "round_robin" for rule in policy.document.rules)
@@ -271,6 +274,8 @@ class Shop:
             self._enqueue(index, decision["queue"])
         elif action == "offline_queue":
             self._enqueue(index, OFFLINE)
+        elif action == "cache":
+            self._enqueue(index, decision["queue"])
         elif action == "hold":
             self._start_wait(conversation)
             conversation.state = "held"
@@ -308,14 +313,14 @@ class Shop:
     def _enqueue(self, index: int, queue: str) -> None:
         conversation = self.conversations[index]
         self._start_wait(conversation)
-        conversation.state = "offline" if queue == OFFLINE else "queued"
+        conversation.state = "offline" if queue == OFFLINE else "cached" if queue.startswith(CACHE) else "queued"
         conversation.queue = queue
         self.queues.setdefault(queue, {})[index] = None
 
     def _enter(self, index: int, agent: AgentState) -> None:
         """The conversation enters the agent's list: the agent's own 3-minute clock starts (B19)."""
         conversation = self.conversations[index]
-        if conversation.state in ("queued", "offline", "held") and conversation.waited is None:
+        if conversation.state in ("queued", "offline", "held", "cached") and conversation.waited is None:
             conversation.waited = self.now - conversation.enqueued_at
         conversation.state = "open"
         conversation.agent = agent
@@ -418,11 +423,12 @@ class Shop:
     # ---- after arrival (B14, B15) --------------------------------------------------------
 
     def _free_slots(self) -> dict[str, int]:
-        """Free slots of online agents as the dequeue rules count them (unlimited: the per-dequeue cap)."""
+        """Free slots of online agents as the dequeue rules count them: an unlimited agent has room for
+        every queued conversation, the flood Kuaishou's page warns of (B2)."""
         slots = {}
         for agent in self.logged:
             if agent.online:
-                free = self.unlimited_slots if agent.max_sessions is None else agent.max_sessions - len(agent.conversations)
+                free = MAX_QUEUE if agent.max_sessions is None else agent.max_sessions - len(agent.conversations)
                 if free > 0:
                     slots[agent.id] = free
         return slots
@@ -469,6 +475,8 @@ class Shop:
                     "enqueued_at": conversation.enqueued_iso}
             if conversation.queue == OFFLINE:
                 item["offline"] = True
+            elif conversation.queue.startswith(CACHE):
+                item["cached_at"] = conversation.queue[len(CACHE):]
             else:
                 item["queue"] = conversation.queue
             items.append(item)
@@ -488,6 +496,8 @@ class Shop:
 
     @staticmethod
     def _serves(agent: AgentState, queue: str) -> bool:
+        if queue.startswith(CACHE):  # only its owner, suspended or not (B20)
+            return queue == CACHE + agent.id
         return not agent.suspended and (queue in (OFFLINE, "shop") or queue in agent.groups)
 
     def _last_agent_has_room(self, index: int, slots: dict[str, int]) -> bool:
