@@ -62,5 +62,7 @@ def dequeue_requests(draw) -> dict:
                 "offline": draw(st.booleans()), "queue": draw(st.sampled_from(["shop", "presale", "aftersale"]))}
         if draw(st.booleans()):
             item["customer"] = {"id": f"b{index}", "last_agent": {"id": draw(ids), "at": draw(moments(100))}}
+        if draw(st.integers(0, 3)) == 0:
+            item["cached_at"] = draw(ids)  # B20: waits in that agent's own cache
         queue.append(item)
     return {"event": "dequeue", "now": NOW, "agents": draw(agents()), "queue": queue}

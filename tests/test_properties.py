@@ -14,7 +14,7 @@ from fenliu.engine.roster import Capacity, counts
 from strategies import agents, dequeue_requests, route_requests
 
 SCHEMA = json.loads((ROOT / "schemas" / "request.schema.json").read_text(encoding="utf-8"))
-ROUTE_ACTIONS = {"assign", "queue", "offline_queue", "divert", "hold", "none"}
+ROUTE_ACTIONS = {"assign", "cache", "queue", "offline_queue", "divert", "hold", "none"}
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -30,11 +30,15 @@ def test_b10_any_valid_route_request_gets_a_known_action_and_only_eligible_agent
         envelope = policy.evaluate(request)
         decision = envelope["decision"]
         assert decision["action"] in ROUTE_ACTIONS and decision["rule"]
-        if decision["action"] != "assign":
+        if decision["action"] not in ("assign", "cache"):
             continue
         rule = next(r for r in policy.document.rules if r.id == decision["rule"])
         chosen = next(a for a in request["agents"] if a["id"] == decision["agent_id"])
         assert chosen["status"] in ("online", "invisible"), "only online agents are ever assigned (B1)"
+        if decision["action"] == "cache":
+            assert rule.then.options.get("when_full") == "cache", "only `when_full: cache` caches (B20)"
+            assert chosen["active"] >= capacity_of(chosen, policy), "B20: cached only when every window is open"
+            continue
         if not rule.then.ignore_suspension:
             assert not chosen["suspended"]
         if not rule.then.ignore_capacity:
@@ -53,19 +57,23 @@ def test_rule_engine_and_oracle_agree_on_every_route_request(shipped, request):
 
 @SETTINGS
 @given(request=dequeue_requests())
-def test_b14_b15_dequeue_respects_slots_ttl_and_assigns_each_conversation_once(shipped, request):
+def test_b14_b15_b20_dequeue_respects_slots_ttl_caches_and_assigns_each_conversation_once(shipped, request):
     jsonschema.validate(request, SCHEMA)
     for policy in shipped.values():
-        params = policy.document.params
         decision = policy.evaluate(request)["decision"]
         assigned = [a["conversation_id"] for a in decision["assignments"]]
         assert len(assigned) == len(set(assigned)), "a conversation is never assigned twice"
         assert not set(assigned) & set(decision["expired"]), "an expired offline message is never assigned"
         agents = {a["id"]: a for a in request["agents"]}
+        owners = {item["conversation"]["id"]: item["cached_at"] for item in request["queue"] if "cached_at" in item}
+        for assignment in decision["assignments"]:
+            owner = owners.get(assignment["conversation_id"], assignment["agent_id"])
+            assert assignment["agent_id"] == owner, "a cached conversation goes to its own agent only (B20)"
+        assert not set(owners) & set(decision["expired"]), "a cached conversation never expires (B20)"
         for agent_id in {a["agent_id"] for a in decision["assignments"]}:
             agent = agents[agent_id]
             taken = sum(a["agent_id"] == agent_id for a in decision["assignments"])
-            limit = params.dequeue_cap_unlimited if agent["max_sessions"] is None else max(0, agent["max_sessions"] - agent["active"])
+            limit = len(request["queue"]) if agent["max_sessions"] is None else max(0, agent["max_sessions"] - agent["active"])
             assert taken <= limit, f"{agent_id} got {taken} with {limit} free slots"
             assert agent["status"] in ("online", "invisible")
 

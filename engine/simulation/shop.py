@@ -11,6 +11,9 @@ What the platform does between decisions, following the domain:
   cache first (B20), give an unlimited agent the whole backlog, and expire offline messages past
   the TTL when the policy sets one;
 - conversations held for an agent are routed again when that agent logs in (B6);
+- an offline agent's change to a logged-in status is a login: when the policy answers `login`
+  (B1), the agent starts in the status its rules give, from the status it last had while logged
+  in (Douyin: online at a first login, the last status at a re-login), whatever the roster names;
 - the automatic close is checked the policy's `auto_close_minutes` after the agent's last
   message, and again every few minutes while the policy keeps it open (B17).
 
@@ -59,6 +62,7 @@ class AgentState:
     peak_active: int = 0
     deferred: list[int] = field(default_factory=list)
     cached: dict | None = None
+    last_status: str | None = None  # while last logged in: what a re-login may restore (B1)
 
     @property
     def online(self) -> bool:
@@ -147,6 +151,7 @@ class Shop:
         # Fields no rule of this policy can look at are left out of requests: they cost time to read.
         self.round_robin = any(rule.then.strategy == "round_robin" for rule in policy.document.rules)
         self.grouped = bool(policy.document.groups)
+        self.logins = bool(policy.document.rules_for("login"))
         self.behaviour = behaviour
         self.deadline, self.progress = deadline, progress
 
@@ -175,7 +180,7 @@ class Shop:
         self.held: dict[str, list[int]] = {}
         self.live = 0
 
-        self.decisions = {"route": 0, "dequeue": 0, "transfer": 0, "close": 0, "agent_settings": 0}
+        self.decisions = {"route": 0, "dequeue": 0, "transfer": 0, "close": 0, "agent_settings": 0, "login": 0}
         self.warnings: dict[str, int] = {}
         self.rejected: list[dict] = []
         self.samples: list[tuple[float, int, int, int, tuple[float | None, ...]]] = []
@@ -514,6 +519,8 @@ class Shop:
 
     def _settings(self, agent: AgentState, wanted: Setting, *, initial: bool = False) -> None:
         """Ask the policy's agent_settings rules; a rejected maximum is not applied (B2)."""
+        if self.logins and not initial and not agent.logged_in and wanted.status != "offline":
+            wanted = Setting(self._login(agent, wanted.status), wanted.max_sessions, wanted.suspended)
         maximum: int | str | None = "suspended" if wanted.suspended else wanted.max_sessions
         decision = self._evaluate({"event": "agent_settings", "now": self._iso(self.now),
                                    "agent": {"id": agent.id, "status": wanted.status, "max_sessions": maximum}})
@@ -526,6 +533,8 @@ class Shop:
             self._hand_over(agent)
         logged_before = agent.logged_in
         agent.status, agent.max_sessions, agent.suspended = wanted.status, wanted.max_sessions, wanted.suspended
+        if agent.logged_in:
+            agent.last_status = agent.status
         agent.cached = None
         if initial:
             return
@@ -544,6 +553,14 @@ class Shop:
             or (old_suspended and not agent.suspended)
         if came_online or (agent.online and raised):
             self._dequeue()
+
+    def _login(self, agent: AgentState, asked: str) -> str:
+        """The status the policy's `login` rules start the agent in (B1); the roster's when they give none."""
+        request_agent: dict = {"id": agent.id}
+        if agent.last_status is not None:
+            request_agent["last_status"] = agent.last_status
+        decision = self._evaluate({"event": "login", "now": self._iso(self.now), "agent": request_agent})
+        return decision.get("status") or asked
 
     def _hand_over(self, agent: AgentState) -> None:
         """Logging out: each unanswered conversation goes to the policy's first transfer candidate (B16)."""
