@@ -238,6 +238,15 @@ def read_agent(reader: Reader, value: Any, path: str) -> Agent:
     )
 
 
+def read_agent_event(reader: Reader, data: dict, agent_fields: tuple[str, ...]) -> tuple[dict, str]:
+    """The envelope of an event about one agent (`agent_settings`, `login`): its `agent` object and id."""
+    reader.unknown_keys(data, ("event", "now", "agent"), "")
+    reader.required(data, "now", "", reader.timestamp, None)
+    agent = reader.obj(data.get("agent"), "agent")
+    reader.unknown_keys(agent, ("id", *agent_fields), "agent")
+    return agent, reader.required(agent, "id", "agent", reader.string, "")
+
+
 def read_customer(reader: Reader, value: Any, now: datetime | None, path: str = "customer") -> Customer:
     data = reader.obj(value, path)
     reader.unknown_keys(data, ("id", "private_contact", "tags", "last_agent"), path)

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..facts import FactSpec, specs
 from ..model import STATUSES, Action, PolicyDocument
-from ..request import Reader
+from ..request import Reader, read_agent_event
 from .base import Decision, FallThrough, Situation
 
 NAME = "agent_settings"
@@ -33,11 +33,7 @@ def fact_spec(name: str, policy_groups: tuple) -> FactSpec | None:
 
 def read(data: dict, policy: PolicyDocument) -> Situation:
     reader = Reader()
-    reader.unknown_keys(data, ("event", "now", "agent"), "")
-    reader.required(data, "now", "", reader.timestamp, None)
-    agent = reader.obj(data.get("agent"), "agent")
-    reader.unknown_keys(agent, ("id", "status", "max_sessions"), "agent")
-    agent_id = reader.required(agent, "id", "agent", reader.string, "")
+    agent, agent_id = read_agent_event(reader, data, ("status", "max_sessions"))
     status = reader.required(agent, "status", "agent", reader.choice(STATUSES), "online")
     maximum = agent.get("max_sessions")
     if maximum is not None and maximum != "suspended" and (not isinstance(maximum, int) or isinstance(maximum, bool)

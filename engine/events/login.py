@@ -7,7 +7,7 @@ from typing import Any
 
 from ..facts import FactSpec, specs
 from ..model import Action, PolicyDocument
-from ..request import Reader
+from ..request import Reader, read_agent_event
 from .base import Decision, FallThrough, Situation
 
 NAME = "login"
@@ -29,11 +29,7 @@ def fact_spec(name: str, policy_groups: tuple) -> FactSpec | None:
 
 def read(data: dict, policy: PolicyDocument) -> Situation:
     reader = Reader()
-    reader.unknown_keys(data, ("event", "now", "agent"), "")
-    reader.required(data, "now", "", reader.timestamp, None)
-    agent = reader.obj(data.get("agent"), "agent")
-    reader.unknown_keys(agent, ("id", "last_status"), "agent")
-    agent_id = reader.required(agent, "id", "agent", reader.string, "")
+    agent, agent_id = read_agent_event(reader, data, ("last_status",))
     last = reader.field(agent, "last_status", "agent", reader.choice(LOGGED_IN_STATUSES), None)
     reader.raise_if_failed()
     facts: dict[str, Any] = {"login.first": last is None}
