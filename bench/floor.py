@@ -18,13 +18,15 @@ class FloorPolicy:
 
     name: str
     unlimited_as: int          # params.capacity.max: an unlimited agent's maximum for saturation
-    returning_window_hours: float
+    returning_window_hours: float | None  # None: no returning-customer rule (Douyin's page has none)
     groups: tuple[tuple[str, frozenset[str]], ...] = ()  # (group, entries); a group with no entries is the default
+    queue_needs_online: bool = False  # Douyin: with nobody online (on break counts), an offline message
 
 
 KUAISHOU = FloorPolicy("kuaishou", unlimited_as=500, returning_window_hours=72)
-DOUYIN = FloorPolicy("douyin", unlimited_as=200, returning_window_hours=72,
-                     groups=(("aftersale", frozenset({"after_sales_page", "order_page"})), ("presale", frozenset())))
+DOUYIN = FloorPolicy("douyin", unlimited_as=200, returning_window_hours=None,
+                     groups=(("aftersale", frozenset({"after_sales_page", "order_page"})), ("presale", frozenset())),
+                     queue_needs_online=True)
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ def decide(policy: FloorPolicy, request: dict) -> Outcome:
     unlimited_as = policy.unlimited_as
 
     last = request["customer"].get("last_agent")
-    if last is not None:
+    if last is not None and policy.returning_window_hours is not None:
         now = datetime.fromisoformat(request["now"])
         hours = (now - datetime.fromisoformat(last["at"])).total_seconds() / 3600
         if hours <= policy.returning_window_hours:
@@ -66,12 +68,12 @@ def decide(policy: FloorPolicy, request: dict) -> Outcome:
 
     group = _group_of(policy, conversation.get("entry", "other")) if policy.groups else None
     best: tuple | None = None
-    logged_in = False
+    present = False
     for agent in agents:
         status = agent["status"]
-        if status == "offline":
+        if status == "offline" or (policy.queue_needs_online and status not in ONLINE):
             continue
-        logged_in = True
+        present = True
         if status not in ONLINE or agent.get("suspended"):
             continue
         if group is not None and group not in agent.get("groups", ()):
@@ -87,6 +89,6 @@ def decide(policy: FloorPolicy, request: dict) -> Outcome:
             best = key
     if best is not None:
         return Outcome("assign", best[2])
-    if logged_in:
+    if present:
         return Outcome("queue", queue=group or "shop")
     return Outcome("offline_queue", queue="offline")
