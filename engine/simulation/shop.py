@@ -10,7 +10,8 @@ What the platform does between decisions, following the domain:
   messages past the TTL;
 - conversations held for an agent are routed again when that agent logs in (B6);
 - the automatic close is checked the policy's `auto_close_minutes` after the agent's last
-  message, and again every few minutes while the policy keeps it open (B17).
+  message, and again every few minutes while the policy keeps it open (B17);
+- a buyer in the queue pool gives up when its patience runs out before an agent takes it.
 
 Requests list the agents who are logged in, plus the main account and the buyer's last agent
 whatever their status: offline sub-accounts can never be chosen, and leaving them out keeps a
@@ -34,6 +35,7 @@ from .trace import Arrival
 
 # Event kinds. Events at the same instant run in the order they were planned, before any arrival.
 CHANGE, REPLY, BUYER, CLOSE, AUTO_CLOSE, SAMPLE = range(6)
+GIVE_UP = 6
 OFFLINE = "offline"
 AUTO_CLOSE_RECHECK = 300.0
 AUTO_CLOSE_GIVE_UP = 6 * 3600.0  # the longest automatic close any platform allows (Kuaishou 360 min)
@@ -127,6 +129,7 @@ class Outcome:
     refused_closes: int
     transfers: int
     after_close: int
+    abandoned: int = 0
 
 
 class Shop:
@@ -176,7 +179,7 @@ class Shop:
         self.warnings: dict[str, int] = {}
         self.rejected: list[dict] = []
         self.samples: list[tuple[float, int, int, int, tuple[float | None, ...]]] = []
-        self.expired = self.refused = self.transfers = self.after_close = 0
+        self.expired = self.refused = self.transfers = self.after_close = self.abandoned = 0
 
     # ---- the loop ------------------------------------------------------------------------
 
@@ -187,7 +190,8 @@ class Shop:
         self._relist()
         self._push(0.0, SAMPLE, 0)
         handlers = {CHANGE: self._on_change, REPLY: self._on_reply, BUYER: self._on_buyer,
-                    CLOSE: self._on_close_attempt, AUTO_CLOSE: self._on_auto_close, SAMPLE: self._on_sample}
+                    CLOSE: self._on_close_attempt, AUTO_CLOSE: self._on_auto_close, SAMPLE: self._on_sample,
+                    GIVE_UP: self._on_give_up}
         conversations, heap = self.conversations, self.heap
         arrived, total = 0, len(conversations)
         steps = 0
@@ -216,7 +220,7 @@ class Shop:
             self.progress(1.0)
         return Outcome(self.start, self.now, self.zone, self.sla, conversations, self.agents, self.samples,
                        self.decisions, self.warnings, self.rejected, self.expired, self.refused, self.transfers,
-                       self.after_close)
+                       self.after_close, self.abandoned)
 
     def _push(self, at: float, kind: int, a: int, b: int = 0) -> None:
         self.seq += 1
@@ -307,6 +311,8 @@ class Shop:
 
     def _enqueue(self, index: int, queue: str) -> None:
         conversation = self.conversations[index]
+        if conversation.state == "new" and queue != OFFLINE and conversation.luck.patience != float("inf"):
+            self._push(self.now + conversation.luck.patience, GIVE_UP, index)
         self._start_wait(conversation)
         conversation.state = "offline" if queue == OFFLINE else "queued"
         conversation.queue = queue
@@ -404,6 +410,15 @@ class Shop:
             self._close(index, "auto")
         elif self.now - conversation.last_at < AUTO_CLOSE_GIVE_UP:
             self._push(self.now + AUTO_CLOSE_RECHECK, AUTO_CLOSE, index, messages)
+
+    def _on_give_up(self, index: int, _: int) -> None:
+        conversation = self.conversations[index]
+        if conversation.state != "queued":
+            return
+        del self.queues[conversation.queue][index]
+        conversation.state = "abandoned"
+        self.live -= 1
+        self.abandoned += 1
 
     def _close(self, index: int, how: str) -> None:
         conversation = self.conversations[index]
