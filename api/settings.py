@@ -24,6 +24,11 @@ class Settings:
     simulate_max_agents: int = 100
     simulate_max_policies: int = 3
     simulate_time_limit_seconds: float = 10.0
+    simulation_workers: int = 1
+    simulation_queue: int = 4
+    simulation_max_conversations: int = 200_000
+    simulation_time_limit_seconds: float = 600.0
+    simulation_nice: int = 10
 
     @property
     def yaml_limits(self) -> YamlLimits:

@@ -37,3 +37,7 @@ class SimulationInputError(FenliuError):
 
 class SimulationLimitError(FenliuError):
     """The run would exceed a bound set in SimulationOptions (size or wall-clock time)."""
+
+
+class SimulationTimeout(SimulationLimitError):
+    """The run outlasted `time_limit_seconds`."""

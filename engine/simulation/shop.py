@@ -29,7 +29,7 @@ from itertools import islice
 from ..events.dequeue import MAX_QUEUE
 from ..policy import Policy
 from .agents import Behaviour, Luck
-from .errors import SimulationLimitError
+from .errors import SimulationTimeout
 from .roster import Change, Roster, Setting, timeline
 from .trace import Arrival
 
@@ -213,7 +213,7 @@ class Shop:
             steps += 1
             if steps % 256 == 0:
                 if self.deadline is not None and time.monotonic() > self.deadline:
-                    raise SimulationLimitError("the simulation ran past its time limit")
+                    raise SimulationTimeout("the simulation ran past its time limit")
                 if self.progress is not None:
                     self.progress(arrived / total)
         if self.progress is not None:
