@@ -18,6 +18,8 @@ import fcntl
 import json
 import multiprocessing
 import os
+import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -29,7 +31,7 @@ from typing import Any
 
 from ..errors import FenliuError
 from ..policy import load_policy
-from .errors import SimulationInputError, SimulationLimitError, SimulationTimeout
+from .errors import SimulationInputError, SimulationLimitError, SimulationTimeout, issue_path
 from .run import SimulationOptions, options_from_dict, run_simulation
 
 ACTIVE = ("queued", "running")
@@ -60,11 +62,19 @@ class JobLimits:
 class SimulationJobs:
     """One per process of the service; the directory is what they share."""
 
-    def __init__(self, directory: Path, limits: JobLimits) -> None:
-        self.directory = directory
+    def __init__(self, directory: Path | None, limits: JobLimits) -> None:
+        """`directory`: shared by the service's processes; None for a private temporary one,
+        made on first use and removed by `shutdown`."""
+        self._directory, self._owned = directory, directory is None
         self.limits = limits
         self._pool: ProcessPoolExecutor | None = None
-        directory.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def directory(self) -> Path:
+        if self._directory is None:
+            self._directory = Path(tempfile.mkdtemp(prefix="fenliu-simulations-"))
+        self._directory.mkdir(parents=True, exist_ok=True)
+        return self._directory
 
     def submit(self, trace: Any, roster: Any, policies: dict[str, str], options: Any) -> dict:
         """Queue a run of `trace` and `roster` under `policies` (label → policy file); the job's state.
@@ -110,6 +120,9 @@ class SimulationJobs:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+        if self._owned and self._directory is not None:
+            shutil.rmtree(self._directory, ignore_errors=True)
+            self._directory = None
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -206,11 +219,6 @@ def run_job(directory: str, job_id: str, trace: Any, roster: Any, policies: dict
             policy.close()
     state.update(finished_at=_now(), seconds=round(time.monotonic() - started, 3))
     _write(path, state)
-
-
-def issue_path(issue: dict) -> str:
-    """Where an input issue is, as one dotted path: `trace.12.at`, `roster.agents.0.id`."""
-    return ".".join(part for part in (issue["file"], str(issue["line"]) if issue["line"] else "", issue["path"]) if part)
 
 
 def _is_id(job_id: str) -> bool:
