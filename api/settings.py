@@ -29,7 +29,7 @@ class Settings:
     simulation_queue: int = 4
     simulation_max_conversations: int = 200_000
     simulation_time_limit_seconds: float = 600.0
-    simulation_nice: int = 10
+    simulation_nice: int = 19
 
     @property
     def yaml_limits(self) -> YamlLimits:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import atexit
 
+import msgspec
+
 from flask import Blueprint, Flask, current_app, jsonify, request, url_for
 
 from fenliu.engine.simulation.jobs import JobLimits, JobQueueFull, SimulationJobs
@@ -34,6 +36,33 @@ def register(app: Flask, settings: Settings) -> None:
     app.register_blueprint(bp)
 
 
+class _Header(msgspec.Struct, forbid_unknown_fields=True):
+    """The request as this process reads it: the policy names; the rest is kept raw for the pool."""
+
+    policies: list[str]
+    trace: msgspec.Raw = msgspec.Raw()
+    roster: msgspec.Raw = msgspec.Raw()
+    options: msgspec.Raw = msgspec.Raw()
+
+
+def _policy_names() -> list[str]:
+    """The body's policy names, without decoding its trace: a large trace is the pool's to read."""
+    if not request.is_json:
+        json_body(request)  # answers 415 as every JSON endpoint does
+    try:
+        names = msgspec.json.decode(request.get_data(), type=_Header).policies
+    except msgspec.ValidationError as error:
+        raise ApiError(400, "invalid_simulation", "send an object with trace, roster, policies (names of loaded "
+                       "policies, the first the baseline) and optional options", [{"path": "", "message": str(error)}]) from None
+    except msgspec.DecodeError:
+        json_body(request)  # the malformed_json or unsupported_media_type error, worded as everywhere
+        raise ApiError(400, "invalid_simulation", "send an object with trace, roster, policies and optional options") from None
+    if not names:
+        raise ApiError(400, "invalid_simulation", "`policies` must be a non-empty list of policy names",
+                       [{"path": "policies", "message": "names of loaded policies"}])
+    return names
+
+
 def _jobs() -> SimulationJobs:
     return current_app.extensions["fenliu_simulations"]
 
@@ -44,13 +73,7 @@ def create_simulation():
     refusal = admin_refusal(service)
     if refusal is not None:
         return refusal
-    body = json_body(request)
-    if not isinstance(body, dict) or set(body) - {"trace", "roster", "policies", "options"}:
-        raise ApiError(400, "invalid_simulation", "send an object with trace, roster, policies and optional options")
-    names = body.get("policies")
-    if not isinstance(names, list) or not names or not all(isinstance(name, str) for name in names):
-        raise ApiError(400, "invalid_simulation", "`policies` must be a non-empty list of policy names",
-                       [{"path": "policies", "message": "names of loaded policies"}])
+    names = _policy_names()
     files = {}
     for name in names:
         entry = service.registry.entry(name)
@@ -58,7 +81,7 @@ def create_simulation():
             raise _unavailable(service, name)
         files[name] = entry.loaded.source
     try:
-        state = _jobs().submit(body.get("trace"), body.get("roster"), files, body.get("options"))
+        state = _jobs().submit(request.get_data(cache=False), files)
     except JobQueueFull as error:
         response = jsonify(ApiError(429, "simulation_queue_full", f"{error}; try again later").body())
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
