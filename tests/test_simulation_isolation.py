@@ -3,8 +3,9 @@ with the simulation queue saturated stays within 1.5x of the same server idle.
 
 What it measures: the p99 of sequential `POST /v1/policies/kuaishou/evaluate` round trips from
 this process, in rounds alternating idle and saturated (every job slot taken by long runs, the
-pool processes busy at their lower priority), compared as the median of the rounds' p99s so that
-a neighbour's burst on a shared machine moves one round, not the verdict. It is the only timed
+pool processes busy at their lower priority); the p99 of all idle samples against the p99 of all
+saturated ones, so that a neighbour's burst on a shared machine, which strikes both kinds of
+round alike over the interleaving, weighs a few samples and not the verdict. It is the only timed
 test of the suite, because isolation under load is the contract itself.
 """
 from __future__ import annotations
@@ -22,7 +23,7 @@ from conftest import agent, route
 from fenliu.engine.simulation.generator import TeamSpec, TrafficSpec, generate_roster, generate_trace
 from server_process import RunningServer, copy_of_shipped_rules
 
-ROUNDS, SAMPLES = 3, 1000
+ROUNDS, SAMPLES = 3, 500
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,7 @@ def server(tmp_path_factory):
         pass
 
 
-def p99(session: requests.Session, server: RunningServer, body: bytes) -> float:
+def latencies(session: requests.Session, server: RunningServer, body: bytes) -> list[float]:
     times = []
     for _ in range(SAMPLES):
         started = time.perf_counter()
@@ -46,8 +47,11 @@ def p99(session: requests.Session, server: RunningServer, body: bytes) -> float:
                                 headers={"Content-Type": "application/json"}, timeout=30)
         times.append(time.perf_counter() - started)
         assert response.status_code == 200
-    times.sort()
-    return times[int(0.99 * len(times)) - 1]
+    return times
+
+
+def p99(times: list[float]) -> float:
+    return sorted(times)[int(0.99 * len(times)) - 1]
 
 
 def saturate(session: requests.Session, server: RunningServer, job: str) -> list[str]:
@@ -73,16 +77,16 @@ def test_b19_evaluate_p99_with_the_simulation_queue_saturated_is_within_1_5x_idl
     job = json.dumps({"trace": trace, "roster": team, "policies": ["kuaishou", "douyin"]})
     body = json.dumps(route([agent(f"a{n}", active=n % 5) for n in range(20)])).encode()
     session = requests.Session()
-    p99(session, server, body)  # warm: connections, caches
+    latencies(session, server, body)  # warm: connections, caches
     idle, busy = [], []
     for _ in range(ROUNDS):
-        idle.append(p99(session, server, body))
+        idle += latencies(session, server, body)
         locations = saturate(session, server, job)
-        busy.append(p99(session, server, body))
+        busy += latencies(session, server, body)
         for where in locations:
             assert session.delete(server.url(where)).status_code == 200
         for where in locations:
             deadline = time.monotonic() + 30
             while session.get(server.url(where)).json()["status"] in ("queued", "running") and time.monotonic() < deadline:
                 time.sleep(0.1)
-    assert statistics.median(busy) <= 1.5 * statistics.median(idle), (idle, busy)
+    assert p99(busy) <= 1.5 * p99(idle), (p99(idle), p99(busy), statistics.median(idle), statistics.median(busy))
