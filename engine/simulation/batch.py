@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -31,11 +32,11 @@ WORST = 10
 
 @dataclass(frozen=True)
 class Shop:
-    """One shop-day: its trace and its roster (a file, or the roster's decoded object)."""
+    """One shop-day: its trace file and its roster (a file, a decoded object or a Roster)."""
 
     name: str
     trace: str
-    roster: str | dict
+    roster: str | dict | Roster
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class Task:
     label: str
     policy: str
     options: SimulationOptions
+    arrivals: int | None = None  # only the trace's first ones (the advisor's hours so far)
 
 
 def read_shops(path: str | Path) -> list[Shop]:
@@ -79,48 +81,70 @@ def tasks_for(shops: Iterable[Shop], policies: dict[str, str], options: Simulati
     return [Task(shop, label, policy, options) for shop in shops for label, policy in policies.items()]
 
 
+Runner = Callable[[list[Task], "Callable[[int, int], None] | None"], list[dict]]
+
+
 def run_tasks(tasks: list[Task], *, scheduler: str | None = None, workers: int | None = None,
               progress: Callable[[int, int], None] | None = None) -> list[dict]:
     """Every task's row, in the tasks' order: on `workers` local processes, or on the Dask
     cluster whose scheduler is at `scheduler` (tcp://host:port)."""
-    rows: list[dict | None] = [None] * len(tasks)
-    done = 0
-    for index, row in (_on_dask(tasks, scheduler) if scheduler else _on_pool(tasks, workers)):
-        rows[index] = row
-        done += 1
-        if progress is not None:
-            progress(done, len(tasks))
-    return [row for row in rows if row is not None]
+    with runner(scheduler=scheduler, workers=workers or len(tasks)) as run:
+        return run(tasks, progress)
 
 
-def _on_pool(tasks: list[Task], workers: int | None) -> Iterator[tuple[int, dict]]:
-    count = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
+@contextmanager
+def runner(*, scheduler: str | None = None, workers: int | None = None) -> Iterator[Runner]:
+    """A `run(tasks, progress)` for several rounds of tasks on one pool or one cluster client."""
+    with (_on_dask(scheduler) if scheduler else _on_pool(workers)) as spread:
+        def run(tasks: list[Task], progress: Callable[[int, int], None] | None = None) -> list[dict]:
+            rows: list[dict | None] = [None] * len(tasks)
+            for done, (index, row) in enumerate(spread(tasks), start=1):
+                rows[index] = row
+                if progress is not None:
+                    progress(done, len(tasks))
+            return [row for row in rows if row is not None]
+
+        yield run
+
+
+@contextmanager
+def _on_pool(workers: int | None) -> Iterator[Callable[[list[Task]], Iterator[tuple[int, dict]]]]:
+    count = max(1, min(workers or os.cpu_count() or 1, os.cpu_count() or 1))
     # Fresh interpreters: the rule engine's native state is never forked.
     with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(run_task, task): index for index, task in enumerate(tasks)}
-        for future in as_completed(futures):
-            yield futures[future], future.result()
+        def spread(tasks: list[Task]) -> Iterator[tuple[int, dict]]:
+            futures = {pool.submit(run_task, task): index for index, task in enumerate(tasks)}
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+
+        yield spread
 
 
-def _on_dask(tasks: list[Task], scheduler: str) -> Iterator[tuple[int, dict]]:
+@contextmanager
+def _on_dask(scheduler: str) -> Iterator[Callable[[list[Task]], Iterator[tuple[int, dict]]]]:
     from distributed import Client, as_completed as completed
 
     with Client(scheduler) as client:
-        futures = client.map(run_task, tasks, pure=False)
-        where = {future.key: index for index, future in enumerate(futures)}
-        for future in completed(futures):
-            yield where[future.key], future.result()
+        def spread(tasks: list[Task]) -> Iterator[tuple[int, dict]]:
+            futures = client.map(run_task, tasks, pure=False)
+            where = {future.key: index for index, future in enumerate(futures)}
+            for future in completed(futures):
+                yield where[future.key], future.result()
+
+        yield spread
 
 
 def run_task(task: Task) -> dict:
     """One run, as one compact row of the batch report."""
     started = time.process_time()
-    roster = _roster(task.shop.roster) if isinstance(task.shop.roster, str) else roster_from_dict(task.shop.roster)
-    result = run_simulation(_trace(task.shop.trace), roster, {task.label: _policy(task.policy)}, task.options)
+    roster = task.shop.roster
+    if not isinstance(roster, Roster):
+        roster = _roster(roster) if isinstance(roster, str) else roster_from_dict(roster)
+    result = run_simulation(_trace(task.shop.trace)[:task.arrivals], roster, {task.label: _policy(task.policy)}, task.options)
     kpis = result["runs"][0]["kpis"]
     rate = kpis["reply_rate"]
     return {"shop": task.shop.name, "label": task.label, "conversations": result["trace"]["conversations"],
-            "shop_rate": rate["shop"], "by_hour": [[hour["label"], hour["reply_rate"]] for hour in rate["by_hour"]],
+            "shop_rate": rate["shop"], "by_hour": [{key: hour[key] for key in ("hour", "label", "reply_rate")} for hour in rate["by_hour"]],
             "queue_wait_p95": kpis["queue_wait_seconds"]["p95"], "abandoned_share": kpis["abandoned"]["share"],
             "cpu_seconds": round(time.process_time() - started, 3)}
 
@@ -153,8 +177,9 @@ def batch_report(rows: list[dict], labels: list[str], seconds: float) -> dict:
         shops.append({"shop": name, "conversations": runs[baseline]["conversations"],
                       "rates": {label: runs[label]["shop_rate"] for label in labels},
                       "changes": {label: _change(base, runs[label]["shop_rate"]) for label in labels[1:]},
-                      "hours_below_target": {label: [hour for hour, rate in runs[label]["by_hour"]
-                                                     if rate is not None and rate < TARGET] for label in labels}})
+                      "hours_below_target": {label: [hour["label"] for hour in runs[label]["by_hour"]
+                                                     if hour["reply_rate"] is not None and hour["reply_rate"] < TARGET]
+                                              for label in labels}})
     variants = {}
     for label in labels[1:]:
         changes = [shop["changes"][label] for shop in shops if shop["changes"][label] is not None]
