@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, g, request
 from flask.json.provider import DefaultJSONProvider
 
-from . import decision_log, metrics
+from . import decision_log, metrics, simulations
 from .endpoints import bp
 from .errors import register_error_handlers
 from .registry import PolicyRegistry
@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None, *, watch: bool = True) -> Flask
     decision_log.configure(settings.debug_log)
     register_error_handlers(app)
     app.register_blueprint(bp)
+    simulations.register(app, settings)
     _measure_requests(app)
     return app
 

@@ -12,6 +12,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from fenliu.engine import Policy, PolicyError, RequestError, jsonio
 from fenliu.engine.loader import parse_policy
 from fenliu.engine.simulation import SimulationInputError, SimulationLimitError, options_from_dict, run_simulation
+from fenliu.engine.simulation.errors import issue_path
 from fenliu.engine.suggestions import did_you_mean
 
 from . import decision_log, metrics
@@ -163,9 +164,8 @@ def _position(issue: dict) -> dict:
     return {"line": issue["line"], "column": issue["column"], "message": issue["message"]}
 
 
-@bp.post("/v1/reload")
-def reload():
-    service = _service()
+def admin_refusal(service: Service) -> tuple[Response, int] | None:
+    """The 401 for a request without the admin token, when one is configured; None when allowed."""
     token = service.settings.admin_token
     if token:
         offered = request.headers.get("Authorization", "")
@@ -173,6 +173,15 @@ def reload():
             response = jsonify(ApiError(401, "unauthorized", "send Authorization: Bearer <FENLIU_ADMIN_TOKEN>").body())
             response.headers["WWW-Authenticate"] = 'Bearer realm="fenliu"'
             return response, 401
+    return None
+
+
+@bp.post("/v1/reload")
+def reload():
+    service = _service()
+    refusal = admin_refusal(service)
+    if refusal is not None:
+        return refusal
     report = service.registry.refresh()
     service.watcher.tell_siblings()
     return jsonify(report.as_dict())
@@ -205,13 +214,9 @@ def simulate():
             return jsonify(run_simulation(body.get("trace"), body.get("roster"), policies, options))
     except SimulationInputError as error:
         raise ApiError(400, "invalid_simulation", "the trace, roster or options do not follow their schemas",
-                       [{"path": _simulation_path(issue), "message": issue["message"]} for issue in error.errors]) from None
+                       [{"path": issue_path(issue), "message": issue["message"]} for issue in error.errors]) from None
     except SimulationLimitError as error:
         raise ApiError(413, "simulation_too_large", str(error)) from None
-
-
-def _simulation_path(issue: dict) -> str:
-    return ".".join(part for part in (issue["file"], str(issue["line"]) if issue["line"] else "", issue["path"]) if part)
 
 
 @bp.get("/healthz")

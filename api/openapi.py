@@ -129,6 +129,21 @@ _RESPONSE_SCHEMAS: dict[str, Any] = {
             "options": {"type": "object", "description": "seed, sample_minutes, drain_hours, behaviour."},
         },
     },
+    "SimulationJob": {
+        "type": "object", "required": ["id", "status", "progress", "created_at", "policies"],
+        "properties": {
+            "id": {"type": "string"},
+            "status": {"enum": ["queued", "running", "done", "failed", "timed_out", "cancelled"],
+                       "description": "timed_out: the run passed FENLIU_SIMULATION_TIME_LIMIT_SECONDS."},
+            "progress": {"type": "number", "minimum": 0, "maximum": 1},
+            "created_at": {"type": "string"}, "started_at": {"type": "string"}, "finished_at": {"type": "string"},
+            "seconds": {"type": "number", "description": "How long the run took, once finished."},
+            "policies": {"type": "array", "items": {"type": "string"}},
+            "result": {"type": "object", "description": "Once done: as POST /v1/simulate answers (fenliu-simulation/1)."},
+            "error": {"type": "object", "description": "Once failed or timed out: code, message, details, as an Error's.",
+                      "required": ["code", "message", "details"]},
+        },
+    },
     "Reload": {
         "type": "object", "required": ["loaded", "unchanged", "rejected"],
         "properties": {"loaded": {"type": "array", "items": {"type": "string"}},
@@ -138,6 +153,7 @@ _RESPONSE_SCHEMAS: dict[str, Any] = {
     },
 }
 
+_JOB = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}, "description": "The id POST gave."}
 _NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}, "description": "Policy name (its file name without .yaml)."}
 
 
@@ -181,12 +197,36 @@ def _paths() -> dict[str, Any]:
             "responses": {"200": _json(_ref("Reload"), "What changed."),
                           "401": _error("A token is configured and was not given.")}}},
         "/v1/simulate": {"post": {
-            "summary": "Replay a small trace through loaded policies and predict the service KPIs (B19).",
+            "summary": "Replay a tiny trace through loaded policies and predict the service KPIs (B19); larger runs are jobs.",
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("SimulationRequest")}}},
             "responses": {"200": _json({"type": "object", "required": ["format", "runs"]},
                                        "The result (format fenliu-simulation/1): KPIs per policy and their differences."),
                           **_ERRORS,
                           "404": _error("A named policy is not loaded.")}}},
+        "/v1/simulations": {"post": {
+            "summary": "Queue a what-if run of any size as a job; it never slows decisions (B19).",
+            "security": [{"admin": []}, {}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("SimulationRequest")}}},
+            "responses": {"202": {**_json(_ref("SimulationJob"), "Queued; poll the Location."),
+                                  "headers": {"Location": {"schema": {"type": "string"},
+                                                           "description": "/v1/simulations/{job_id}"}}},
+                          "400": _ERRORS["400"], "413": _ERRORS["413"], "415": _ERRORS["415"],
+                          "401": _error("A token is configured and was not given."),
+                          "404": _error("A named policy is not loaded."),
+                          "429": {**_error("As many jobs are queued or running as the service takes (FENLIU_SIMULATION_QUEUE)."),
+                                  "headers": {"Retry-After": {"schema": {"type": "integer"}}}}}}},
+        "/v1/simulations/{job_id}": {
+            "parameters": [_JOB],
+            "get": {"summary": "A job's status and progress, and its result once done.",
+                    "security": [{"admin": []}, {}],
+                    "responses": {"200": _json(_ref("SimulationJob"), "The job."),
+                                  "401": _error("A token is configured and was not given."),
+                                  "404": _error("No such job.")}},
+            "delete": {"summary": "Cancel a queued or running job; a finished one is left as it is.",
+                       "security": [{"admin": []}, {}],
+                       "responses": {"200": _json(_ref("SimulationJob"), "The job, cancelled or about to be."),
+                                     "401": _error("A token is configured and was not given."),
+                                     "404": _error("No such job.")}}},
         "/healthz": {"get": {"summary": "The process is alive.",
                              "responses": {"200": _json({"type": "object"}, "Alive.")}}},
         "/readyz": {"get": {"summary": "Every policy has loaded at least once.",

@@ -20,10 +20,16 @@ class Settings:
     max_policy_bytes: int = YamlLimits.max_bytes
     max_yaml_depth: int = YamlLimits.max_depth
     max_yaml_nodes: int = YamlLimits.max_nodes
-    simulate_max_conversations: int = 5000
-    simulate_max_agents: int = 100
-    simulate_max_policies: int = 3
-    simulate_time_limit_seconds: float = 10.0
+    # POST /v1/simulate holds a request thread: tiny runs only. Larger ones are jobs (/v1/simulations).
+    simulate_max_conversations: int = 500
+    simulate_max_agents: int = 50
+    simulate_max_policies: int = 2
+    simulate_time_limit_seconds: float = 2.0
+    simulation_workers: int = 1
+    simulation_queue: int = 4
+    simulation_max_conversations: int = 200_000
+    simulation_time_limit_seconds: float = 600.0
+    simulation_nice: int = 19
 
     @property
     def yaml_limits(self) -> YamlLimits:

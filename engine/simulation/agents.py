@@ -20,9 +20,10 @@ policy of a comparison meets the same buyers with the same luck and only the pol
 """
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, fields
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from .errors import InputIssue, SimulationInputError
 from .trace import Arrival
@@ -37,6 +38,10 @@ class Behaviour:
     wrap_up_median_seconds: float = 45.0
     wrap_up_sigma: float = 0.9
     transfer_on_logout: bool = True
+    wrap_up_distribution: str = "lognormal"
+    patience_median_seconds: float | None = None
+    patience_distribution: str = "exponential"
+    patience_sigma: float = 1.0
 
     def reply_delay(self, active: int, speed: float, luck: float) -> float:
         return self.reply_median_seconds * (1 + self.reply_load_factor * max(0, active - 1)) * speed * luck
@@ -48,7 +53,9 @@ class Behaviour:
 _LIMITS = {
     "reply_median_seconds": (0.0, 3600.0), "reply_load_factor": (0.0, 10.0), "reply_sigma": (0.0, 3.0),
     "manual_close_share": (0.0, 1.0), "wrap_up_median_seconds": (0.0, 3600.0), "wrap_up_sigma": (0.0, 3.0),
+    "patience_median_seconds": (1.0, 86400.0), "patience_sigma": (0.0, 3.0),
 }
+DISTRIBUTIONS = ("lognormal", "exponential")
 
 
 def behaviour_from_dict(data: Any, source: str = "behaviour") -> Behaviour:
@@ -64,6 +71,9 @@ def behaviour_from_dict(data: Any, source: str = "behaviour") -> Behaviour:
             issues.append(InputIssue(source, 0, key, f"must be a number from {low:g} to {high:g}"))
     if not isinstance(data.get("transfer_on_logout", True), bool):
         issues.append(InputIssue(source, 0, "transfer_on_logout", "must be true or false"))
+    for key in ("wrap_up_distribution", "patience_distribution"):
+        if data.get(key, DISTRIBUTIONS[0]) not in DISTRIBUTIONS:
+            issues.append(InputIssue(source, 0, key, f"must be one of {', '.join(DISTRIBUTIONS)}"))
     if issues:
         raise SimulationInputError(issues)
     return Behaviour(**data)
@@ -71,21 +81,36 @@ def behaviour_from_dict(data: Any, source: str = "behaviour") -> Behaviour:
 
 @dataclass(frozen=True, slots=True)
 class Luck:
-    """One conversation's draws: closed by hand or not, and a factor for each reply and wrap-up."""
+    """One conversation's draws: closed by hand or not, a factor for each reply and wrap-up, and
+    how many seconds the buyer would wait in the queue pool before giving up."""
 
     manual: bool
     reply: tuple[float, ...]
     wrap_up: tuple[float, ...]
+    patience: float = math.inf
 
 
 def draw_luck(trace: Sequence[Arrival], behaviour: Behaviour, seed: int) -> list[Luck]:
+    """Draws in a fixed order; a parameter left at its default draws nothing, so adding one never
+    changes the luck of runs that do not use it."""
     rng = random.Random(seed)
+    wrap_up = _factor(rng, behaviour.wrap_up_distribution, behaviour.wrap_up_sigma)
+    patience = _factor(rng, behaviour.patience_distribution, behaviour.patience_sigma)
+    median_patience = behaviour.patience_median_seconds
     luck = []
     for arrival in trace:
         replies = 1 + len(arrival.follow_ups)
         luck.append(Luck(
             manual=rng.random() < behaviour.manual_close_share,
             reply=tuple(rng.lognormvariate(0.0, behaviour.reply_sigma) for _ in range(replies)),
-            wrap_up=tuple(rng.lognormvariate(0.0, behaviour.wrap_up_sigma) for _ in range(replies)),
+            wrap_up=tuple(wrap_up() for _ in range(replies)),
+            patience=math.inf if median_patience is None else median_patience * patience(),
         ))
     return luck
+
+
+def _factor(rng: random.Random, distribution: str, sigma: float) -> Callable[[], float]:
+    """A random factor of median 1: lognormal of spread `sigma`, or exponential."""
+    if distribution == "exponential":
+        return lambda: rng.expovariate(math.log(2))
+    return lambda: rng.lognormvariate(0.0, sigma)

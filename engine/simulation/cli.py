@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import queue
 import sys
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, wait
 from pathlib import Path
@@ -16,7 +17,10 @@ import click
 
 from ..errors import FenliuError
 from ..policy import load_policy
+from .advise import advise
+from .batch import batch_report, read_shops, render_batch, run_tasks, tasks_for
 from .generator import TeamSpec, TrafficSpec, generate_roster, generate_trace
+from .kpis import HEALTHY
 from .report_html import render_html
 from .roster import Roster, read_roster
 from .run import SimulationOptions, assemble, options_from_dict, run_simulation
@@ -40,6 +44,8 @@ def simulate() -> None:
     \b
     fenliu simulate TRACE ROSTER POLICY... [--json FILE] [--html FILE]
     fenliu simulate generate --trace FILE --roster FILE [--conversations N --agents N]
+    fenliu simulate batch SHOPS POLICY... [--scheduler tcp://HOST:PORT] [--json FILE]
+    fenliu simulate advise TRACE ROSTER POLICY [--target 0.8] [--scheduler tcp://HOST:PORT]
     """
 
 
@@ -179,6 +185,93 @@ class _ProgressBar:
 
     def finish(self) -> None:
         sys.stderr.write("\n")
+
+
+@simulate.command("batch")
+@click.argument("shops_path", metavar="SHOPS")
+@click.argument("policy_paths", metavar="POLICY...", nargs=-1, required=True)
+@click.option("--scheduler", help="Address of a Dask distributed scheduler (tcp://host:8786); default: local processes.")
+@click.option("--workers", type=click.IntRange(1), help="Local processes (default: one per CPU).")
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the agents' behaviour.")
+@click.option("--behaviour", "behaviour_path", help="JSON file of behaviour parameters (docs/simulation.md).")
+@click.option("--json", "json_path", help="Write the batch report as JSON.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when stderr is a terminal).")
+def batch_command(shops_path: str, policy_paths: tuple[str, ...], scheduler: str | None, workers: int | None, seed: int,
+                  behaviour_path: str | None, json_path: str | None, progress: bool | None) -> None:
+    """Replay every shop-day of SHOPS (a manifest: shops: [{name, trace, roster}]) under each POLICY;
+    the first is the baseline. One report: per-shop rates, the distribution of the change, the worst shops."""
+    try:
+        options = options_from_dict({"seed": seed, "behaviour": _behaviour(behaviour_path)})
+        shops = read_shops(shops_path)
+        labels = _labels(policy_paths)
+    except FenliuError as error:
+        click.echo(str(error), err=True)
+        sys.exit(2)
+    tasks = tasks_for(shops, labels, options)
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = _ProgressBar(["runs"]) if show else None
+    started = time.monotonic()
+    try:
+        rows = run_tasks(tasks, scheduler=scheduler, workers=workers,
+                         progress=(lambda done, total: bar.update("runs", done / total)) if bar else None)
+    except FenliuError as error:
+        click.echo(str(error), err=True)
+        sys.exit(2)
+    if bar:
+        bar.finish()
+    report = batch_report(rows, list(labels), time.monotonic() - started)
+    click.echo(render_batch(report), nl=False)
+    if json_path:
+        Path(json_path).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+        click.echo(f"wrote {json_path}")
+
+
+@simulate.command("advise")
+@click.argument("trace_path", metavar="TRACE")
+@click.argument("roster_path", metavar="ROSTER")
+@click.argument("policy_path", metavar="POLICY")
+@click.option("--target", type=click.FloatRange(0, 1, max_open=True), default=HEALTHY, show_default=True,
+              help="The shop rate every hour must reach.")
+@click.option("--scheduler", help="Address of a Dask distributed scheduler (tcp://host:8786); default: local processes.")
+@click.option("--workers", type=click.IntRange(1), help="Local processes (default: one per CPU).")
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the agents' behaviour.")
+@click.option("--behaviour", "behaviour_path", help="JSON file of behaviour parameters (docs/simulation.md).")
+@click.option("--json", "json_path", help="Write the advice as JSON.")
+def advise_command(trace_path: str, roster_path: str, policy_path: str, target: float, scheduler: str | None,
+                   workers: int | None, seed: int, behaviour_path: str | None, json_path: str | None) -> None:
+    """The fewest agents on duty per hour (the roster's first ones) keeping every hour's shop rate at
+    or above TARGET under POLICY, searched with the simulator in parallel."""
+    try:
+        options = options_from_dict({"seed": seed, "behaviour": _behaviour(behaviour_path)})
+        arrivals = read_trace(trace_path)
+        roster = read_roster(roster_path)
+        load_policy(policy_path).close()
+        advice = advise(trace_path, arrivals, roster, policy_path, options, target=target, scheduler=scheduler,
+                        workers=workers)
+    except FenliuError as error:
+        click.echo(str(error), err=True)
+        sys.exit(2)
+    report = advice.as_dict(target)
+    click.echo(render_advice(report, len(roster.agents)), nl=False)
+    if json_path:
+        Path(json_path).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+        click.echo(f"wrote {json_path}")
+
+
+def render_advice(report: dict, roster_size: int) -> str:
+    lines = [f"{'hour':<27}{'agents':>7}{'rate':>9}"]
+    for hour in report["hours"]:
+        rate = "–" if hour["reply_rate"] is None else f"{hour['reply_rate']:.1%}"
+        lines.append(f"{hour['hour']:<27}{hour['agents']:>7}{rate:>9}")
+    given = report["as_given"]
+    shop = "–" if report["shop_rate"] is None else f"{report['shop_rate']:.1%}"
+    before = "–" if given["shop_rate"] is None else f"{given['shop_rate']:.1%}"
+    lines += ["", f"{report['agent_hours']} agent-hours (of a roster of {roster_size}); every hour at or above "
+                  f"{report['target']:.0%}: shop rate {shop} (as given: {before}, "
+                  f"{len(given['hours_below_target'])} hours below), {report['simulations']} simulations"]
+    if report["unreachable"]:
+        lines.append("short of the target even with the whole roster: " + ", ".join(report["unreachable"]))
+    return "\n".join(lines) + "\n"
 
 
 @simulate.command("generate")

@@ -37,3 +37,12 @@ class SimulationInputError(FenliuError):
 
 class SimulationLimitError(FenliuError):
     """The run would exceed a bound set in SimulationOptions (size or wall-clock time)."""
+
+
+class SimulationTimeout(SimulationLimitError):
+    """The run outlasted `time_limit_seconds`."""
+
+
+def issue_path(issue: dict) -> str:
+    """Where an input issue is, as one dotted path: `trace.12.at`, `roster.agents.0.id`."""
+    return ".".join(part for part in (issue["file"], str(issue["line"]) if issue["line"] else "", issue["path"]) if part)

@@ -154,3 +154,21 @@ def _pick(rng: random.Random, weighted: list) -> object:
         if point < 0:
             return value
     return weighted[-1][0]
+
+
+def poisson_trace(hourly_rates: tuple[float, ...], start: str, seed: int = 1) -> list[dict]:
+    """New buyers only, one message each, arriving as a Poisson stream of `hourly_rates[h]` per hour
+    in hour h from `start` (ISO 8601): the textbook queue's traffic (docs/simulation.md, "Validation")."""
+    rng = random.Random(seed)
+    origin = datetime.fromisoformat(start)
+    lines: list[dict] = []
+    for hour, rate in enumerate(hourly_rates):
+        at = 3600.0 * hour
+        while rate > 0:
+            at += rng.expovariate(rate / 3600)
+            if at >= 3600.0 * (hour + 1):
+                break
+            n = len(lines) + 1
+            lines.append({"at": (origin + timedelta(seconds=at)).isoformat(), "customer": f"b{n:06d}",
+                          "conversation": f"c{n:06d}"})
+    return lines

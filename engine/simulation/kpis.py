@@ -7,6 +7,9 @@
   list. A conversation transferred away before its clock ran out counts for neither agent.
 - A conversation still unanswered when the run ends counts as late once its clock has passed the
   limit, and not at all before (it could still make it).
+- A buyer who gave up in the queue was never answered: late for the shop. `abandoned` gives
+  their share of the conversations routed to agents, and the shop rate had they not been counted
+  (what giving up costs the rate, over what the queue itself costs).
 - Queue waits are those of the queue pool (B12), from routing to entering an agent's list;
   waits in the offline queue and for the main account (B6, B13) are reported apart, because a
   night's offline backlog would otherwise swamp the day's queueing.
@@ -65,7 +68,7 @@ def summarise(outcome: Outcome) -> dict:
         if conversation.routed in ("divert", "none"):
             continue
         first = conversation.first_reply_at
-        if first is None and end - conversation.t0 < sla:
+        if first is None and end - conversation.t0 < sla and conversation.state != "abandoned":
             continue
         hit = first is not None and first - conversation.t0 <= sla
         counted += 1
@@ -123,6 +126,8 @@ def summarise(outcome: Outcome) -> dict:
         "returning_customers": {"conversations": returning, "served_by_last_agent": back_to_last,
                                 "share": _rate(back_to_last, returning)},
         "offline_messages": {"queued": routes["offline_queue"], "expired": outcome.expired},
+        "abandoned": {"count": outcome.abandoned, "share": _rate(outcome.abandoned, routed),
+                      "shop_rate_without": _rate(on_time, counted - outcome.abandoned)},
         "transfers": outcome.transfers,
         "buyer_messages_after_close": outcome.after_close,
         "decisions": dict(outcome.decisions),

@@ -134,6 +134,7 @@ HEADLINES: tuple[tuple[str, str, str | None], ...] = (
     ("closed.auto", "Auto-closed conversations", None),
     ("closed.manual_refused", "Manual closes refused", "lower"),
     ("offline_messages.expired", "Offline messages expired", "lower"),
+    ("abandoned.share", "Buyers who gave up in the queue", "lower"),
     ("conversations.waiting_at_end", "Still waiting at the end", "lower"),
     ("transfers", "Transfers on log-out", None),
 )

@@ -15,7 +15,8 @@ What the platform does between decisions, following the domain:
   (B1), the agent starts in the status its rules give, from the status it last had while logged
   in (Douyin: online at a first login, the last status at a re-login), whatever the roster names;
 - the automatic close is checked the policy's `auto_close_minutes` after the agent's last
-  message, and again every few minutes while the policy keeps it open (B17).
+  message, and again every few minutes while the policy keeps it open (B17);
+- a buyer in the queue pool gives up when its patience runs out before an agent takes it.
 
 Requests list the agents who are logged in, plus the main account and the buyer's last agent
 whatever their status: offline sub-accounts can never be chosen, and leaving them out keeps a
@@ -33,12 +34,13 @@ from itertools import islice
 from ..events.dequeue import MAX_QUEUE
 from ..policy import Policy
 from .agents import Behaviour, Luck
-from .errors import SimulationLimitError
+from .errors import SimulationTimeout
 from .roster import Change, Roster, Setting, timeline
 from .trace import Arrival
 
 # Event kinds. Events at the same instant run in the order they were planned, before any arrival.
 CHANGE, REPLY, BUYER, CLOSE, AUTO_CLOSE, SAMPLE = range(6)
+GIVE_UP = 6
 OFFLINE = "offline"
 CACHE = "cache:"  # an agent's own message cache (B20) is the queue `cache:<agent id>`
 AUTO_CLOSE_RECHECK = 300.0
@@ -134,6 +136,7 @@ class Outcome:
     refused_closes: int
     transfers: int
     after_close: int
+    abandoned: int = 0
 
 
 class Shop:
@@ -184,7 +187,7 @@ class Shop:
         self.warnings: dict[str, int] = {}
         self.rejected: list[dict] = []
         self.samples: list[tuple[float, int, int, int, tuple[float | None, ...]]] = []
-        self.expired = self.refused = self.transfers = self.after_close = 0
+        self.expired = self.refused = self.transfers = self.after_close = self.abandoned = 0
 
     # ---- the loop ------------------------------------------------------------------------
 
@@ -195,7 +198,8 @@ class Shop:
         self._relist()
         self._push(0.0, SAMPLE, 0)
         handlers = {CHANGE: self._on_change, REPLY: self._on_reply, BUYER: self._on_buyer,
-                    CLOSE: self._on_close_attempt, AUTO_CLOSE: self._on_auto_close, SAMPLE: self._on_sample}
+                    CLOSE: self._on_close_attempt, AUTO_CLOSE: self._on_auto_close, SAMPLE: self._on_sample,
+                    GIVE_UP: self._on_give_up}
         conversations, heap = self.conversations, self.heap
         arrived, total = 0, len(conversations)
         steps = 0
@@ -217,14 +221,14 @@ class Shop:
             steps += 1
             if steps % 256 == 0:
                 if self.deadline is not None and time.monotonic() > self.deadline:
-                    raise SimulationLimitError("the simulation ran past its time limit")
+                    raise SimulationTimeout("the simulation ran past its time limit")
                 if self.progress is not None:
                     self.progress(arrived / total)
         if self.progress is not None:
             self.progress(1.0)
         return Outcome(self.start, self.now, self.zone, self.sla, conversations, self.agents, self.samples,
                        self.decisions, self.warnings, self.rejected, self.expired, self.refused, self.transfers,
-                       self.after_close)
+                       self.after_close, self.abandoned)
 
     def _push(self, at: float, kind: int, a: int, b: int = 0) -> None:
         self.seq += 1
@@ -317,6 +321,8 @@ class Shop:
 
     def _enqueue(self, index: int, queue: str) -> None:
         conversation = self.conversations[index]
+        if conversation.state == "new" and queue != OFFLINE and conversation.luck.patience != float("inf"):
+            self._push(self.now + conversation.luck.patience, GIVE_UP, index)
         self._start_wait(conversation)
         conversation.state = "offline" if queue == OFFLINE else "cached" if queue.startswith(CACHE) else "queued"
         conversation.queue = queue
@@ -414,6 +420,15 @@ class Shop:
             self._close(index, "auto")
         elif self.now - conversation.last_at < AUTO_CLOSE_GIVE_UP:
             self._push(self.now + AUTO_CLOSE_RECHECK, AUTO_CLOSE, index, messages)
+
+    def _on_give_up(self, index: int, _: int) -> None:
+        conversation = self.conversations[index]
+        if conversation.state != "queued":
+            return
+        del self.queues[conversation.queue][index]
+        conversation.state = "abandoned"
+        self.live -= 1
+        self.abandoned += 1
 
     def _close(self, index: int, how: str) -> None:
         conversation = self.conversations[index]
