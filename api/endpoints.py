@@ -128,7 +128,7 @@ def show_policy(name: str):
 
 
 def _rule(rule) -> dict[str, Any]:
-    return {"id": rule.id, "on": rule.on, "priority": rule.priority, "enabled": rule.enabled,
+    return {"id": rule.id, "event": rule.event, "priority": rule.priority, "enabled": rule.enabled,
             "description": rule.description, "action": rule.then.kind,
             "line": rule.where.line, "column": rule.where.column}
 

@@ -25,6 +25,16 @@ class FactSpec:
     type: str
     description: str
     values: tuple[str, ...] = ()
+    span: tuple[float, float | None] | None = None  # the least and greatest value a number fact takes
+
+    def never_holds(self, op: str, value: float) -> bool:
+        """Whether comparing this fact with `value` can never be true, as `time.hour gt 25`."""
+        if self.span is None:
+            return False
+        low, high = self.span
+        above = high is not None and value > high
+        return {"eq": value < low or above, "in": value < low or above, "lt": value <= low, "le": value < low,
+                "gt": high is not None and value >= high, "ge": above}.get(op, False)
 
 
 def specs(*rows: tuple) -> dict[str, FactSpec]:
@@ -36,7 +46,7 @@ COUNTERS = {
     "logged_in": "agents not offline (online, invisible or on break)",
     "online": "agents online or invisible (B1: invisible counts as online)",
     "on_break": "agents on break",
-    "eligible": "agents eligible for a new conversation (B10: online, not suspended, below maximum)",
+    "eligible": "agents eligible for a new conversation (B10: online, not suspended, below maximum; never full when unlimited)",
     "suspended": "online agents that are suspended",
 }
 
@@ -46,15 +56,18 @@ AGENT_FIELDS = {
     "suspended": ("bool", "suspended: receives no new shunted conversations (B2)"),
     "active": ("number", "conversations it holds now"),
     "saturation": ("number", "active / maximum; unlimited counts as params.capacity.max (B19)"),
-    "at_capacity": ("bool", "active has reached its maximum (B3)"),
+    "at_capacity": ("bool", "active has reached its maximum (B3); never when unlimited (B2)"),
     "unlimited": ("bool", "its maximum is unlimited (never auto-suspend)"),
-    "eligible": ("bool", "online or invisible, not suspended, below its maximum (B10)"),
+    "eligible": ("bool", "online or invisible, not suspended, below its maximum; unlimited is never full (B2, B10)"),
 }
+
+
+COUNT = (0, None)  # head counts and minutes are never negative
 
 
 def counter_specs(prefix: str, whose: str) -> dict[str, FactSpec]:
     return {
-        f"{prefix}.{key}": FactSpec(f"{prefix}.{key}", "number", f"{whose}: {text}")
+        f"{prefix}.{key}": FactSpec(f"{prefix}.{key}", "number", f"{whose}: {text}", (), COUNT)
         for key, text in COUNTERS.items()
     }
 
@@ -62,7 +75,8 @@ def counter_specs(prefix: str, whose: str) -> dict[str, FactSpec]:
 def agent_specs(prefix: str, whose: str) -> dict[str, FactSpec]:
     return {
         f"{prefix}.{key}": FactSpec(
-            f"{prefix}.{key}", kind, f"{whose}: {text}", ("online", "invisible", "break", "offline") if key == "status" else ()
+            f"{prefix}.{key}", kind, f"{whose}: {text}", ("online", "invisible", "break", "offline") if key == "status" else (),
+            COUNT if key in ("active", "saturation") else None,
         )
         for key, (kind, text) in AGENT_FIELDS.items()
     }
@@ -75,11 +89,11 @@ def group_fact_spec(name: str, groups: tuple[Group, ...]) -> FactSpec | None:
         return None
     if not any(group.name == parts[1] for group in groups):
         return None
-    return FactSpec(name, "number", f"group {parts[1]}: {COUNTERS[parts[2]]}")
+    return FactSpec(name, "number", f"group {parts[1]}: {COUNTERS[parts[2]]}", (), COUNT)
 
 
 def put_counters(facts: dict, prefix: str, agents: list[Agent], capacity: Capacity) -> None:
-    for key, value in counts(agents, capacity).items():
+    for key, value in counts(agents).items():
         facts[f"{prefix}.{key}"] = value
 
 

@@ -16,17 +16,15 @@ from .facts import OPERATORS_BY_TYPE, FactSpec
 from .model import (
     Action, AllOf, AnyOf, CapacityParams, Compare, Condition, Group, Not, Params, PolicyDocument, Rule, Where,
 )
-from .schema_errors import schema_issues
+from .profiles import BUILTIN_PREFIX, PlatformProfile, platform_names, profile
+from .schema_errors import schema_problems
+from .shop_time import shop_timezone
 from .suggestions import did_you_mean
 from .yaml_source import Path, YamlDocument, YamlLimits, parse_yaml
 
-# What each platform allows (B2, B17): checked against `params`, never used to decide.
-PLATFORM_LIMITS: dict[str, dict[str, int]] = {
-    "kuaishou": {"capacity_max": 500, "auto_close_min": 5, "auto_close_max": 360},
-    "douyin": {"capacity_max": 200},
-    "taobao": {},
-    "custom": {},
-}
+# The rule key naming its event. `on` was its first spelling: YAML 1.1 tools (PyYAML, yq, most CI
+# validators) read `on` as the boolean true, so it is still read, with a warning, and `fmt` renames it.
+EVENT_KEY, OLD_EVENT_KEY = "event", "on"
 
 # Actions that can always be carried out: an unconditional rule with one of these ends the list.
 ALWAYS_SUCCEED = {"offline_queue", "divert", "none", "close", "refuse", "keep", "reject", "candidates", "ordered",
@@ -52,40 +50,116 @@ class _Checker:
         return Where(self.document.file, line, column)
 
 
-def parse_policy(data: bytes | str, file: str, limits: YamlLimits = YamlLimits()) -> tuple[PolicyDocument, list[PolicyIssue]]:
-    """Parse and check one policy; returns it with its warnings, or raises PolicyError with every error."""
+def parse_policy(data: bytes | str, file: str, limits: YamlLimits = YamlLimits(), *,
+                 served_as: str | None = None) -> tuple[PolicyDocument, list[PolicyIssue]]:
+    """Parse and check one policy; returns it with its warnings, or raises PolicyError with every error.
+
+    `served_as` is the name the service would serve the file under (its file name without .yaml):
+    the policy's `name` must be it. Schema errors do not hide the meaning checks of the parts
+    that have none, so one run reports everything.
+    """
     raw = data.encode("utf-8") if isinstance(data, str) else data
     document = parse_yaml(raw, file, limits)
     if not isinstance(document.data, dict):
         raise PolicyError([document.issue((), "a policy file must be a mapping with name, platform and rules")])
-    issues = schema_issues(document, "policy.schema.json")
-    if issues:
-        raise PolicyError(issues)
-    checker = _Checker(document)
-    policy = _build(checker, document.data, hashlib.sha256(raw).hexdigest())
+    problems = schema_problems(document, "policy.schema.json")
+    checker = _Checker(document, [issue for _, issue in problems])
+    policy = _build(checker, _valid_parts(document.data, [path for path, _ in problems]), hashlib.sha256(raw).hexdigest())
+    if served_as is not None and "name" in document.data and document.data["name"] != served_as:
+        checker.error(("name",), f"name `{document.data['name']}` differs from the file name `{served_as}.yaml`: "
+                                 f"the service serves a policy only from <name>.yaml; rename the file or write "
+                                 f"`name: {served_as}`")
     if checker.issues:
         raise PolicyError(checker.issues, checker.warnings)
     return policy, sorted(checker.warnings)
 
 
+def _valid_parts(data: dict, broken: list[Path]) -> dict:
+    """The policy less the parts the schema refused, so the meaning checks can still run on the rest."""
+    def spoiled(prefix: Path) -> bool:
+        return any(path[:len(prefix)] == prefix for path in broken)
+
+    valid = {key: value for key, value in data.items() if not spoiled((key,))}
+    if "platform" not in valid:
+        valid["platform"] = "custom"
+    rules = data.get("rules")
+    valid["rules"] = [rule for index, rule in enumerate(rules) if not spoiled(("rules", index))] \
+        if isinstance(rules, list) else []
+    valid["_rule_paths"] = [("rules", index) for index, _ in enumerate(rules) if not spoiled(("rules", index))] \
+        if isinstance(rules, list) else []
+    return valid
+
+
 def _build(checker: _Checker, data: dict, sha256: str) -> PolicyDocument:
-    params = _params(checker, data.get("params", {}), data["platform"])
+    platform = profile(data["platform"])
+    params = _params(checker, data.get("params", {}), platform)
     groups = _groups(checker, data.get("groups", {}))
-    rules = [_rule(checker, raw, ("rules", index), params, groups) for index, raw in enumerate(data["rules"])]
-    _check_ids(checker, rules)
+    rules = [_rule(checker, raw, at, params, groups) for raw, at in zip(data["rules"], data["_rule_paths"])]
+    _check_ids(checker, rules, data["_rule_paths"])
     ordered = sorted(rules, key=lambda rule: rule.priority)  # stable: file order breaks ties
     _check_reachable(checker, ordered)
     _check_ties(checker, ordered, {raw["id"] for raw in data["rules"] if "priority" in raw})
     version = data.get("version")
+    builtins = _builtins(checker, platform, ordered, params, groups, complete="rules" in data and not checker.issues)
     return PolicyDocument(
-        name=data["name"], platform=data["platform"], params=params, groups=groups, rules=tuple(ordered),
+        name=data.get("name", ""), platform=platform.name, params=params, groups=groups, rules=tuple(ordered),
         file=checker.document.file, sha256=sha256, version=None if version is None else str(version),
-        description=data.get("description", ""),
+        description=data.get("description", ""), builtins=builtins,
+        timezone=_timezone(checker, data.get("timezone"), platform),
     )
 
 
-def _params(checker: _Checker, raw: dict, platform: str) -> Params:
+def _timezone(checker: _Checker, raw: str | None, platform: PlatformProfile) -> Any:
+    zone, problem = shop_timezone(raw if raw is not None else platform.timezone)
+    if problem:
+        checker.error(("timezone",), problem)
+    return zone
+
+
+def _builtins(checker: _Checker, platform: PlatformProfile, rules: list[Rule], params: Params,
+              groups: tuple[Group, ...], complete: bool) -> tuple[Rule, ...]:
+    """The platform's answer to each event no enabled rule answers, and a warning naming it."""
+    answered = {rule.event for rule in rules if rule.enabled}
+    builtins: list[Rule] = []
+    for event, answer in platform.answers.items():
+        if event in answered:
+            continue
+        if complete:
+            checker.warn(("rules",), f"no rule answers `{event}` events, so the built-in answer `{answer.rule_id}` "
+                                     f"does: {answer.description}; write `event: {event}` rules to decide otherwise")
+        builtins += builtin_rules(platform, event, params, groups)
+    return tuple(builtins)
+
+
+def builtin_rules(platform: PlatformProfile, event: str, params: Params, groups: tuple[Group, ...]) -> list[Rule]:
+    """One built-in answer as rules named `builtin.<name>`. A rule needing a parameter the policy has
+    not set (Douyin's shop-configured timeouts) is left out: that timer is not in use."""
+    answer = platform.answers[event]
+    checker = _Checker(platform.document)
+    rules = []
+    for index, raw in enumerate(answer.rules):
+        if any(params.lookup(name) is None for name in _param_names(raw.get("when"))):
+            continue
+        rule = _rule(checker, {**raw, EVENT_KEY: event}, ("answers", event, "rules", index), params, groups)
+        rules.append(Rule(id=answer.rule_id, event=event, priority=index, when=rule.when, then=rule.then,
+                          where=rule.where, description=rule.description))
+    if checker.issues:  # a fault of the profile, never of the policy
+        raise PolicyError(checker.issues)
+    return rules
+
+
+def _param_names(condition: Any) -> list[str]:
+    if isinstance(condition, dict):
+        return [name for key, value in condition.items()
+                for name in ([value["param"]] if isinstance(value, dict) and "param" in value else _param_names(value))]
+    if isinstance(condition, list):
+        return [name for item in condition for name in _param_names(item)]
+    return []
+
+
+def _params(checker: _Checker, written: dict, platform: PlatformProfile) -> Params:
     defaults = Params()
+    raw = {**platform.params, **written, "capacity": {**platform.params.get("capacity", {}), **written.get("capacity", {})}}
     capacity_raw = raw.get("capacity", {})
     capacity = CapacityParams(
         min=capacity_raw.get("min", defaults.capacity.min),
@@ -100,22 +174,27 @@ def _params(checker: _Checker, raw: dict, platform: str) -> Params:
         auto_close_range=tuple(raw.get("auto_close_range", defaults.auto_close_range)),
         offline_message_ttl_days=raw.get("offline_message_ttl_days", defaults.offline_message_ttl_days),
         reply_sla_seconds=raw.get("reply_sla_seconds", defaults.reply_sla_seconds),
+        buyer_timeout_minutes=raw.get("buyer_timeout_minutes"), agent_timeout_minutes=raw.get("agent_timeout_minutes"),
         extra=dict(raw.get("custom", {})),
     )
-    limits = PLATFORM_LIMITS[platform]
+    limits = platform.limits
     at = ("params", "capacity")
     if capacity.min > capacity.max:
         checker.error(at + ("min",), f"capacity.min {capacity.min} is above capacity.max {capacity.max}")
-    if "capacity_max" in limits and capacity.max > limits["capacity_max"]:
-        checker.error(at + ("max",), f"capacity.max {capacity.max} is outside {platform}'s range "
-                                     f"1–{limits['capacity_max']} (B2)")
+    if limits.capacity is not None:
+        low_limit, high_limit = limits.capacity
+        for key, value in (("min", capacity.min), ("max", capacity.max)):
+            if not low_limit <= value <= high_limit:
+                checker.error(at + (key,), f"capacity.{key} {value} is outside {platform.name}'s range "
+                                           f"{low_limit}–{high_limit} (B2)")
     for index, preset in enumerate(capacity.presets):
         if not capacity.min <= preset <= capacity.max:
             checker.error(at + ("presets", index), f"preset {preset} is outside capacity {capacity.min}–{capacity.max}")
     if capacity.low_warning > capacity.max:
         checker.error(at + ("low_warning",), f"low_warning {capacity.low_warning} is above capacity.max {capacity.max}")
     low, high = params.auto_close_range
-    low, high = max(low, limits.get("auto_close_min", low)), min(high, limits.get("auto_close_max", high))
+    if limits.auto_close_minutes is not None:
+        low, high = max(low, limits.auto_close_minutes[0]), min(high, limits.auto_close_minutes[1])
     if not low <= params.auto_close_minutes <= high:
         checker.error(("params", "auto_close_minutes"),
                       f"auto_close_minutes {params.auto_close_minutes:g} is outside the allowed {low}–{high} (B17)")
@@ -142,17 +221,33 @@ def _groups(checker: _Checker, raw: dict) -> tuple[Group, ...]:
 
 
 def _rule(checker: _Checker, raw: dict, at: Path, params: Params, groups: tuple[Group, ...]) -> Rule:
-    event = EVENTS.get(raw.get("on", "route"))
+    key = _event_key(checker, raw, at)
+    event = EVENTS.get(raw.get(key, "route"))
     if event is None:
-        checker.error(at + ("on",), f"unknown event `{raw['on']}`{did_you_mean(str(raw['on']), EVENTS)}; "
-                                    f"known: {', '.join(EVENTS)}")
+        checker.error(at + (key,), f"unknown event `{raw[key]}`{did_you_mean(str(raw[key]), EVENTS)}; "
+                                   f"known: {', '.join(EVENTS)}")
         event = EVENTS["route"]
+    if str(raw["id"]).startswith(BUILTIN_PREFIX):
+        checker.error(at + ("id",), f"rule ids starting `{BUILTIN_PREFIX}` name the platform's built-in answers; "
+                                    "choose another id")
     action = _action(checker, raw["then"], at + ("then",), event.name, event.actions, groups)
     when = _condition(checker, raw["when"], at + ("when",), event, params, groups) if "when" in raw else None
     return Rule(
-        id=raw["id"], on=event.name, priority=raw.get("priority", 1000), when=when, then=action,
+        id=raw["id"], event=event.name, priority=raw.get("priority", 1000), when=when, then=action,
         where=checker.where(at), description=raw.get("description", ""), enabled=raw.get("enabled", True),
     )
+
+
+def _event_key(checker: _Checker, raw: dict, at: Path) -> str:
+    if OLD_EVENT_KEY not in raw:
+        return EVENT_KEY
+    if EVENT_KEY in raw:
+        checker.error(at + (OLD_EVENT_KEY,), "`on` is the old spelling of `event`: write only `event`")
+    else:
+        checker.warnings.append(checker.document.issue(at + (OLD_EVENT_KEY,), (
+            "`on:` is deprecated: YAML 1.1 tools (PyYAML, yq, most CI validators) read it as `true:`; "
+            "write `event:` (`fenliu fmt` rewrites it)"), key=True))
+    return OLD_EVENT_KEY
 
 
 def _action(checker: _Checker, raw: Any, at: Path, event: str, allowed: tuple[str, ...],
@@ -193,11 +288,19 @@ def _condition(checker: _Checker, raw: dict, at: Path, event: Any, params: Param
     value = _resolve(checker, raw[op], at + (op,), params)
     spec = event.fact_spec(fact, groups)
     if spec is None:
-        known = list(event.facts) + [f"groups.{g.name}.{c}" for g in groups for c in ("online", "eligible")]
-        checker.error(at + ("fact",), f"unknown fact `{fact}` for `{event.name}` events{did_you_mean(fact, known)}")
+        checker.error(at + ("fact",), _unknown_fact(fact, event, groups))
     else:
         _check_comparison(checker, spec, op, value, at)
     return Compare(fact, op, value, checker.where(at))
+
+
+def _unknown_fact(fact: str, event: Any, groups: tuple[Group, ...]) -> str:
+    owners = [other.name for other in EVENTS.values() if other.fact_spec(fact, groups) is not None]
+    if owners:
+        return (f"`{fact}` is a fact of `{owners[0]}` events, not `{event.name}`: add `event: {owners[0]}` to this "
+                f"rule, or test a fact of `{event.name}` (docs/facts.md)")
+    known = list(event.facts) + [f"groups.{g.name}.{c}" for g in groups for c in ("online", "eligible")]
+    return f"unknown fact `{fact}` for `{event.name}` events{did_you_mean(fact, known)}"
 
 
 def _resolve(checker: _Checker, value: Any, at: Path, params: Params) -> Any:
@@ -227,13 +330,18 @@ def _check_comparison(checker: _Checker, spec: FactSpec, op: str, value: Any, at
             checker.error(where, f"`{spec.name}` is a {spec.type} fact, so `{op}` needs a {spec.type}, not {item!r}")
         elif spec.values and item not in spec.values:
             checker.error(where, f"`{item}` is never a value of `{spec.name}`{did_you_mean(str(item), spec.values)}")
+        elif spec.never_holds(op, item):
+            low, high = spec.span or (0, None)
+            taken = f"{low:g}–{high:g}" if high is not None else f"{low:g} or more"
+            checker.error(where, f"`{spec.name}` is always {taken}, so `{op} {item:g}` never holds")
 
 
-def _check_ids(checker: _Checker, rules: list[Rule]) -> None:
+
+def _check_ids(checker: _Checker, rules: list[Rule], paths: list[Path]) -> None:
     first: dict[str, Rule] = {}
-    for index, rule in enumerate(rules):
+    for rule, at in zip(rules, paths):
         if rule.id in first:
-            checker.error(("rules", index, "id"), f"duplicate rule id `{rule.id}` (first used on line {first[rule.id].where.line})")
+            checker.error(at + ("id",), f"duplicate rule id `{rule.id}` (first used on line {first[rule.id].where.line})")
         first.setdefault(rule.id, rule)
 
 
@@ -241,13 +349,13 @@ def _check_reachable(checker: _Checker, ordered: list[Rule]) -> None:
     """A rule after an enabled, unconditional rule whose action always succeeds can never fire."""
     winner: dict[str, Rule] = {}
     for rule in ordered:
-        blocker = winner.get(rule.on)
+        blocker = winner.get(rule.event)
         if blocker is not None:
             checker.issues.append(PolicyIssue(rule.where.file, rule.where.line, rule.where.column,
                 f"rule `{rule.id}` can never fire: rule `{blocker.id}` (line {blocker.where.line}) always applies "
                 f"before it and its action always succeeds"))
         elif rule.enabled and rule.when is None and _always_succeeds(rule.then):
-            winner[rule.on] = rule
+            winner[rule.event] = rule
 
 
 def _always_succeeds(action: Action) -> bool:
@@ -259,6 +367,6 @@ def _always_succeeds(action: Action) -> bool:
 def _check_ties(checker: _Checker, ordered: list[Rule], explicit: set[str]) -> None:
     """Two rules given the same priority on purpose are probably a mistake; unset priorities mean file order."""
     for before, after in zip(ordered, ordered[1:]):
-        if before.on == after.on and before.priority == after.priority and {before.id, after.id} <= explicit:
+        if before.event == after.event and before.priority == after.priority and {before.id, after.id} <= explicit:
             checker.warnings.append(PolicyIssue(after.where.file, after.where.line, after.where.column,
                 f"rule `{after.id}` has the same priority ({after.priority}) as `{before.id}`; file order decides"))

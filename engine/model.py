@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timezone, tzinfo
 from typing import Any, Union
 
 Scalar = Union[str, int, float, bool]
@@ -71,7 +72,7 @@ class Action:
 @dataclass(frozen=True)
 class Rule:
     id: str
-    on: str
+    event: str
     priority: int
     when: Condition | None
     then: Action
@@ -118,6 +119,8 @@ class Params:
     auto_close_range: tuple[int, int] = (5, 360)
     offline_message_ttl_days: float | None = None  # None: offline messages never expire (Kuaishou, Taobao)
     reply_sla_seconds: float = 180
+    buyer_timeout_minutes: float | None = None   # Douyin: the shop's own close timers (B17), when set
+    agent_timeout_minutes: float | None = None
     extra: dict[str, Scalar] = field(default_factory=dict)
 
     def lookup(self, name: str) -> Scalar | None:
@@ -132,7 +135,7 @@ class Params:
         return [
             "capacity.min", "capacity.max", "capacity.low_warning", "returning_window_hours", "auto_close_minutes",
             *(["offline_message_ttl_days"] if self.offline_message_ttl_days is not None else []),
-            "reply_sla_seconds", *self.extra,
+            "reply_sla_seconds", "buyer_timeout_minutes", "agent_timeout_minutes", *self.extra,
         ]
 
 
@@ -149,10 +152,17 @@ class PolicyDocument:
     sha256: str
     version: str | None = None
     description: str = ""
+    timezone: tzinfo = timezone.utc     # the shop's: time.hour and time.weekday are read in it
+    builtins: tuple[Rule, ...] = ()     # the platform's answers to the events `rules` leaves out
 
     def group(self, name: str) -> Group | None:
         return next((group for group in self.groups if group.name == name), None)
 
     def rules_for(self, event: str) -> list[Rule]:
         """The rules answering `event`, in the order they are tried: priority, then file order."""
-        return [rule for rule in self.rules if rule.on == event]
+        return [rule for rule in self.rules if rule.event == event]
+
+    def answering(self, event: str) -> list[Rule]:
+        """The rules that answer `event`: the enabled rules of the policy, else the platform's built-in answer."""
+        return [rule for rule in self.rules_for(event) if rule.enabled] or [
+            rule for rule in self.builtins if rule.event == event]

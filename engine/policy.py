@@ -58,7 +58,7 @@ class Policy:
         compiled: dict[str, CompiledEvent] = {}
         issues: list[PolicyIssue] = []
         for name, kind in EVENTS.items():
-            rules = [rule for rule in document.rules_for(name) if rule.enabled]
+            rules = document.answering(name)
             if not rules:
                 continue
             table = FieldTable()
@@ -139,6 +139,8 @@ class Policy:
         return jsonio.encode(self.evaluate(request, explain=explain))
 
     def _with_disabled(self, event: str, trace: list[dict]) -> list[dict]:
+        if any(rule.event == event for rule in self.document.builtins):
+            return trace  # the built-in answer: the policy has no enabled rule of this event to show
         tried = {step["rule"] for step in trace}
         last = trace[-1]["rule"] if trace and trace[-1]["outcome"] == "decided" else None
         steps = []

@@ -12,8 +12,9 @@ _NEVER = datetime.fromisoformat("0001-01-01T00:00:00+00:00")
 
 @dataclass(frozen=True)
 class Capacity:
-    """How full agents are. An unlimited agent counts as having the platform's largest maximum, so
-    999 active conversations never look "empty" to least-busy routing."""
+    """How full agents are. An unlimited agent is never full (B2: the system keeps assigning), but
+    counts as having the platform's largest maximum for saturation, so 999 active conversations
+    never look "empty" to least-busy routing (B19)."""
 
     unlimited_as: int
 
@@ -25,7 +26,7 @@ class Capacity:
         return agent.active / maximum if maximum > 0 else 1.0
 
     def at_capacity(self, agent: Agent) -> bool:
-        return agent.active >= self.maximum(agent)
+        return agent.max_sessions is not None and agent.active >= agent.max_sessions
 
     def free_slots(self, agent: Agent) -> int:
         return max(0, self.maximum(agent) - agent.active)
@@ -53,14 +54,13 @@ def choose(agents: Iterable[Agent], strategy: str, capacity: Capacity) -> Agent 
     return min(agents, key=ranking(strategy, capacity), default=None)
 
 
-def counts(agents: list[Agent], capacity: Capacity) -> dict[str, int]:
+def counts(agents: list[Agent]) -> dict[str, int]:
     """Head counts a policy can test: how many agents are listed, logged in, online, on break, eligible.
 
     Written as one pass without helper calls: it runs over every agent of every request, once per
     counter set (shop, each group), and was a fifth of a decision's time.
     """
     logged_in = online = on_break = eligible = suspended = 0
-    unlimited_as = capacity.unlimited_as
     for agent in agents:
         status = agent.status
         if status == "offline":
@@ -72,7 +72,7 @@ def counts(agents: list[Agent], capacity: Capacity) -> dict[str, int]:
         online += 1
         if agent.suspended:
             suspended += 1
-        elif agent.active < (unlimited_as if agent.max_sessions is None else agent.max_sessions):
+        elif agent.max_sessions is None or agent.active < agent.max_sessions:
             eligible += 1
     return {"agents": len(agents), "logged_in": logged_in, "online": online, "on_break": on_break,
             "eligible": eligible, "suspended": suspended}

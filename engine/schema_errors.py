@@ -29,11 +29,16 @@ def validator(name: str) -> jsonschema.Draft202012Validator:
 
 
 def schema_issues(document: YamlDocument, schema_name: str) -> list[PolicyIssue]:
-    issues: set[PolicyIssue] = set()
+    return sorted({issue for _, issue in schema_problems(document, schema_name)})
+
+
+def schema_problems(document: YamlDocument, schema_name: str) -> list[tuple[tuple, PolicyIssue]]:
+    """Every schema error as the path of the value it concerns and the issue to report there."""
+    problems: dict[PolicyIssue, tuple] = {}
     for error in validator(schema_name).iter_errors(document.data):
         for path, message, on_key in _explain(error):
-            issues.add(document.issue(path, message, key=on_key))
-    return sorted(issues)
+            problems.setdefault(document.issue(path, message, key=on_key), tuple(error.absolute_path))
+    return sorted(((path, issue) for issue, path in problems.items()), key=lambda item: item[1])
 
 
 def _explain(error: ValidationError) -> Iterator[tuple[tuple, str, bool]]:

@@ -223,7 +223,7 @@ rules:
   # about early
   - {then: none, id: early, priority: 10, when: {fact: conversation.internal, eq: true}}
   - id: closing
-    on: close
+    event: close
     then: keep
 platform: custom
 name: messy
@@ -242,7 +242,7 @@ rules:
     priority: 90
     then: offline_queue   # stays on its line
   - id: closing
-    on: close
+    event: close
     then: keep
 # the end
 """

@@ -85,7 +85,7 @@ def test_b10_head_counts_match_their_definitions(raw):
     reader = Reader()
     roster = [read_agent(reader, item, "agent") for item in raw]
     capacity = Capacity(500)
-    assert counts(roster, capacity) == {
+    assert counts(roster) == {
         "agents": len(roster),
         "logged_in": sum(agent.logged_in for agent in roster),
         "online": sum(agent.online for agent in roster),

@@ -30,8 +30,8 @@ FACTS: dict[str, FactSpec] = {
         ("customer.returning", "bool", "the buyer has a last human agent on record"),
         ("shop.all_suspended", "bool", "agents are online and every one of them is suspended (B11, Taobao)"),
         ("customer.hours_since_last_agent", "number", "hours since a human agent last served the buyer (B7)"),
-        ("time.hour", "number", "hour of `now` (0–23) in the offset `now` was given in"),
-        ("time.weekday", "number", "day of `now`: 1 = Monday … 7 = Sunday"),
+        ("time.hour", "number", "hour of `now` (0–23) in the shop's time zone (the policy's `timezone`)", (), (0, 23)),
+        ("time.weekday", "number", "day of `now` in the shop's time zone: 1 = Monday … 7 = Sunday", (), (1, 7)),
     ),
     **agent_specs("last_agent", "the buyer's last agent"),
     **agent_specs("main", "the main account"),
@@ -61,6 +61,7 @@ def read(data: dict, policy: PolicyDocument) -> Situation:
         (g for g in policy.groups if g.serves(conversation.entry, conversation.category, customer.tags)), None
     )
 
+    local = now.astimezone(policy.timezone)
     facts: dict[str, Any] = {
         "conversation.entry": conversation.entry,
         "conversation.to_main": conversation.to_main,
@@ -68,8 +69,8 @@ def read(data: dict, policy: PolicyDocument) -> Situation:
         "customer.private_contact": customer.private_contact,
         "customer.tags": customer.tags,
         "customer.returning": customer.last_agent is not None,
-        "time.hour": now.hour,
-        "time.weekday": now.isoweekday(),
+        "time.hour": local.hour,
+        "time.weekday": local.isoweekday(),
     }
     if conversation.category is not None:
         facts["conversation.category"] = conversation.category

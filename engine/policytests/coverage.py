@@ -35,7 +35,7 @@ class Coverage:
         if self.disabled:
             line += f", {self.disabled} disabled not counted"
         for rule in self.missed:
-            line += f"\n    never fired: {rule.id} ({rule.on}, line {rule.where.line})"
+            line += f"\n    never fired: {rule.id} ({rule.event}, line {rule.where.line})"
         return line
 
 

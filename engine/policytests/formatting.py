@@ -1,7 +1,8 @@
 """`fenliu fmt`: a policy in canonical form, comments kept.
 
-Canonical: top-level keys in the order a policy reads (name, platform, version, description,
-params, groups, rules); each rule's keys as id, description, on, priority, enabled, when, then;
+Canonical: top-level keys in the order a policy reads (name, platform, timezone, version,
+description, params, groups, rules); each rule's keys as id, description, event, priority,
+enabled, when, then, the deprecated `on` renamed `event` (YAML 1.1 tools read `on` as true);
 rules in the order they are tried (by priority, file order among equals), so reading the file
 top to bottom is reading the evaluation order.
 
@@ -22,12 +23,13 @@ from ruamel.yaml.error import CommentMark
 from ruamel.yaml.tokens import CommentToken
 
 from ..errors import PolicyError, PolicyIssue
+from ..loader import EVENT_KEY, OLD_EVENT_KEY
 from ..yaml_source import parse_yaml
 
-TOP_LEVEL = ("name", "platform", "version", "description", "params", "groups", "rules")
+TOP_LEVEL = ("name", "platform", "timezone", "version", "description", "params", "groups", "rules")
 # `priority` before `enabled`: switching a rule on or off then edits the line after its priority,
 # the way the shipped policies and their tests have always written it.
-RULE_KEYS = ("id", "description", "on", "priority", "enabled", "when", "then")
+RULE_KEYS = ("id", "description", EVENT_KEY, "priority", "enabled", "when", "then")
 DEFAULT_PRIORITY = 1000
 
 Collection = CommentedMap | CommentedSeq
@@ -51,7 +53,7 @@ def format_file(path: Path) -> tuple[str, str]:
     before = parse_yaml(text, str(path))
     formatted = format_policy(text)
     # A guard on the comment surgery: the canonical form must say exactly what the file said.
-    if not same_meaning(before.data, parse_yaml(formatted, str(path)).data):
+    if not same_meaning(_renamed(before.data), parse_yaml(formatted, str(path)).data):
         raise PolicyError([PolicyIssue(str(path), 1, 1, "cannot be formatted without changing what it says; "
                                                          "left as it is")])
     return text, formatted
@@ -62,9 +64,13 @@ def format_policy(text: str) -> str:
     root = _yaml().load(text)
     if not isinstance(root, CommentedMap):
         return text
+    rules = root.get("rules")
+    if isinstance(rules, CommentedSeq):
+        for rule in rules:
+            if isinstance(rule, CommentedMap):
+                _rename_key(rule, OLD_EVENT_KEY, EVENT_KEY)
     trailing = _lift(root)
     _reorder(root, TOP_LEVEL)
-    rules = root.get("rules")
     if isinstance(rules, CommentedSeq):
         for rule in rules:
             if isinstance(rule, CommentedMap):
@@ -75,6 +81,26 @@ def format_policy(text: str) -> str:
     out = io.StringIO()
     _yaml().dump(root, out)
     return out.getvalue()
+
+
+def _rename_key(mapping: CommentedMap, old: str, new: str) -> None:
+    """Rename a key in place, keeping its position and its comments; not when both are written."""
+    if old not in mapping or new in mapping:
+        return
+    position = list(mapping).index(old)
+    comments = mapping.ca.items.pop(old, None)
+    mapping.insert(position, new, mapping.pop(old))
+    if comments is not None:
+        mapping.ca.items[new] = comments
+
+
+def _renamed(data: Any) -> Any:
+    """What a policy says with `on` spelled `event`: the meaning `fmt` must keep."""
+    if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+        return data
+    rules = [{(EVENT_KEY if key == OLD_EVENT_KEY and EVENT_KEY not in rule else key): value
+              for key, value in rule.items()} if isinstance(rule, dict) else rule for rule in data["rules"]]
+    return {**data, "rules": rules}
 
 
 # ---- lifting: every comment line onto the entry it introduces ------------------------------------

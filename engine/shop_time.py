@@ -1,0 +1,31 @@
+"""The shop's time zone: `time.hour` and `time.weekday` are the shop's local time, whatever offset
+the caller wrote `now` in, so one instant falls in one hour (23:30+08:00 and 15:30Z alike)."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta, timezone, tzinfo
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from .suggestions import did_you_mean
+
+_OFFSET = re.compile(r"^(?:UTC)?([+-])(\d{1,2})(?::?(\d{2}))?$")
+
+
+@cache
+def shop_timezone(name: str) -> tuple[tzinfo, str | None]:
+    """The zone an IANA name (Asia/Shanghai) or a UTC offset (+08:00, UTC+8) names, and a problem or None."""
+    if name in ("UTC", "Z"):
+        return timezone.utc, None
+    match = _OFFSET.match(name)
+    if match:
+        sign, hours, minutes = match.group(1), int(match.group(2)), int(match.group(3) or 0)
+        if hours > 14 or minutes > 59:
+            return timezone.utc, f"time zone `{name}` is not an offset between -14:00 and +14:00"
+        offset = timedelta(hours=hours, minutes=minutes)
+        return timezone(-offset if sign == "-" else offset), None
+    try:
+        return ZoneInfo(name), None
+    except (ZoneInfoNotFoundError, ValueError):
+        return timezone.utc, (f"unknown time zone `{name}`: write an IANA name such as Asia/Shanghai or an offset "
+                              f"such as +08:00{did_you_mean(name, sorted(available_timezones()))}")
