@@ -180,9 +180,7 @@ class PolicyRegistry:
             report.rejected.append({"file": str(path), "errors": list(entry.errors)})
             return entry
         try:
-            document, warnings = parse_policy(data, str(path), self.limits)
-            if document.name != name:
-                raise PolicyError([_issue(path, f"policy name `{document.name}` must match its file name `{name}{POLICY_SUFFIX}`")])
+            document, warnings = parse_policy(data, str(path), self.limits, served_as=name)
             policy = Policy(document, warnings)
         except PolicyError as error:
             return self._reject(entry, error, sha256, report)

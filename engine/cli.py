@@ -2,14 +2,19 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
 import click
 
 from .errors import PolicyError, RequestError
-from .files import copy_examples, default_rules_dir, policy_files
+from .files import POLICY_SUFFIX, TEST_SUFFIX, copy_examples, default_rules_dir, is_test_file, policy_files, policy_name
+from .new_policy import new_policy
 from .policy import load_policy
+from .profiles import platform_names
+
+POLICY_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
 @click.command()
@@ -20,8 +25,12 @@ def check(paths: tuple[str, ...], strict: bool) -> None:
     failed = 0
     files = policy_files(paths or (default_rules_dir(),))
     for path in files:
+        if is_test_file(path.name):
+            failed += 1
+            click.echo(f"{path}: a test file: use `fenliu test {path}`", err=True)
+            continue
         try:
-            policy = load_policy(path)
+            policy = load_policy(path, served_as=policy_name(path))
         except PolicyError as error:
             failed += 1
             for issue in error.issues:
@@ -90,3 +99,24 @@ def examples(destination: Path, force: bool) -> None:
         sys.exit(1)
     for path in copy_examples(destination):
         click.echo(f"{path}")
+
+
+@click.command("new")
+@click.argument("name")
+@click.option("--platform", "platform_name", required=True, type=click.Choice(platform_names()),
+              help="Whose behaviour the policy starts from.")
+@click.option("--dir", "directory", default=".", show_default=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write NAME.yaml and NAME.test.yaml.")
+def new(name: str, platform_name: str, directory: Path) -> None:
+    """Write a complete policy NAME.yaml for a platform, every event included, and its test file."""
+    if not POLICY_NAME.match(name):
+        raise click.BadParameter("lower-case letters, digits, - and _, starting with a letter or digit", param_hint="NAME")
+    policy_text, test_text = new_policy(name, platform_name)
+    targets = {directory / f"{name}{POLICY_SUFFIX}": policy_text, directory / f"{name}{TEST_SUFFIX}": test_text}
+    existing = [str(path) for path in targets if path.exists()]
+    if existing:
+        raise click.UsageError(f"{', '.join(existing)} already exists; choose another name or remove it")
+    directory.mkdir(parents=True, exist_ok=True)
+    for path, text in targets.items():
+        path.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {path}")

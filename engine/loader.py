@@ -138,7 +138,7 @@ def builtin_rules(platform: PlatformProfile, event: str, params: Params, groups:
     checker = _Checker(platform.document)
     rules = []
     for index, raw in enumerate(answer.rules):
-        if any(params.lookup(name) is None for name in _param_names(raw.get("when"))):
+        if not usable(raw, params):
             continue
         rule = _rule(checker, {**raw, EVENT_KEY: event}, ("answers", event, "rules", index), params, groups)
         rules.append(Rule(id=answer.rule_id, event=event, priority=index, when=rule.when, then=rule.then,
@@ -148,6 +148,11 @@ def builtin_rules(platform: PlatformProfile, event: str, params: Params, groups:
     return rules
 
 
+def usable(raw_rule: dict, params: Params) -> bool:
+    """Whether every parameter a rule compares with has a value in `params`."""
+    return all(params.lookup(name) is not None for name in _param_names(raw_rule.get("when")))
+
+
 def _param_names(condition: Any) -> list[str]:
     if isinstance(condition, dict):
         return [name for key, value in condition.items()
@@ -155,6 +160,11 @@ def _param_names(condition: Any) -> list[str]:
     if isinstance(condition, list):
         return [name for item in condition for name in _param_names(item)]
     return []
+
+
+def platform_params(platform: PlatformProfile) -> Params:
+    """The params of a policy that writes none: the platform's."""
+    return _params(_Checker(platform.document), {}, platform)
 
 
 def _params(checker: _Checker, written: dict, platform: PlatformProfile) -> Params:

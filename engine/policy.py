@@ -179,12 +179,14 @@ def _event_of(request: Any) -> EventKind:
     return EVENTS[name]
 
 
-def load_policy(path: str | Path, limits: YamlLimits = YamlLimits()) -> Policy:
-    """Read, check and compile one policy file; raises PolicyError listing every problem."""
+def load_policy(path: str | Path, limits: YamlLimits = YamlLimits(), *, served_as: str | None = None) -> Policy:
+    """Read, check and compile one policy file; raises PolicyError listing every problem.
+
+    `served_as`: the name the service would serve it under, which its `name` must be."""
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as error:
         raise PolicyError([PolicyIssue(str(path), 1, 1, f"cannot read: {error.strerror or error}")]) from None
-    document, warnings = parse_policy(data, str(path), limits)
+    document, warnings = parse_policy(data, str(path), limits, served_as=served_as)
     return Policy(document, warnings)

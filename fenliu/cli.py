@@ -5,7 +5,7 @@ import click
 
 from fenliu import __version__
 from fenliu.api.server import serve
-from fenliu.engine.cli import check, evaluate, examples, facts
+from fenliu.engine.cli import check, evaluate, examples, facts, new
 from fenliu.engine.policytests.cli import diff_command, fmt_command, test_command
 from fenliu.engine.simulation.cli import simulate
 
@@ -16,5 +16,5 @@ def main() -> None:
     """Fenliu (分流): routing policies for e-commerce customer service."""
 
 
-for command in (check, evaluate, facts, examples, test_command, fmt_command, diff_command, simulate, serve):
+for command in (check, evaluate, facts, examples, new, test_command, fmt_command, diff_command, simulate, serve):
     main.add_command(command)

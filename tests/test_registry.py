@@ -101,7 +101,7 @@ def test_a_replaced_version_nobody_uses_is_freed_at_once(registry, rules_dir):
 def test_a_policy_must_be_named_like_its_file(registry, rules_dir):
     shutil.copy(RULES / "taobao.yaml", rules_dir / "shop.yaml")
     registry.refresh()
-    assert "must match its file name" in registry.entry("shop").errors[0]["message"]
+    assert "differs from the file name" in registry.entry("shop").errors[0]["message"]
 
 
 def test_a_symlink_leaving_the_directory_is_refused(registry, rules_dir, tmp_path):
