@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("fenliu.api")
@@ -42,10 +42,14 @@ def register_error_handlers(app: Flask) -> None:
         status = error.code or 500
         code = _HTTP_CODES.get(status, "http_error")
         message = error.description or error.name
+        allowed = getattr(error, "valid_methods", None)
         if status == 413:
             message = f"request body larger than {app.config['MAX_CONTENT_LENGTH']} bytes"
+        elif status == 404:
+            message = f"no endpoint at {request.path}; every endpoint is listed in GET /openapi.json"
+        elif status == 405:
+            message = f"{request.method} is not allowed on {request.path}; use {', '.join(allowed or ())}"
         response = jsonify(ApiError(status, code, message).body())
-        allowed = getattr(error, "valid_methods", None)
         if allowed:
             response.headers["Allow"] = ", ".join(allowed)
         return response, status

@@ -7,9 +7,11 @@ gunicorn would otherwise replace the workers.
 """
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import signal
+import socket
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -71,6 +73,19 @@ def _prepare_runtime_dir(settings: Settings) -> tuple[Settings, Path, bool]:
     return replace(settings, runtime_dir=runtime), runtime, owned
 
 
+def _ensure_free(host: str, port: int) -> None:
+    """Say which flag to change before gunicorn retries a taken address and gives up in its own words."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise click.UsageError(f"cannot listen on {host}:{port}: {error.strerror}; check --host") from None
+            raise click.UsageError(f"{host}:{port} is already in use (another `fenliu serve`?): stop it, or "
+                                   "choose another port with --port or FENLIU_PORT") from None
+
+
 @click.command()
 @click.option("--rules", "rules_dir", type=click.Path(file_okay=False, path_type=Path), envvar="FENLIU_RULES_DIR",
               default="rules", show_default=True, help="Directory of policy files, watched for changes.")
@@ -84,6 +99,7 @@ def serve(rules_dir: Path, host: str, port: int, workers: int, threads: int) -> 
     """Serve the policies of a rules directory over HTTP (gunicorn)."""
     if not rules_dir.is_dir():
         raise click.BadParameter(f"{rules_dir} is not a directory", param_hint="--rules")
+    _ensure_free(host, port)
     settings, runtime, owned = _prepare_runtime_dir(Settings.from_env(rules_dir=rules_dir))
 
     def on_exit(server) -> None:

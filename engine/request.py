@@ -129,7 +129,9 @@ class Reader:
     def count(self, value: Any, path: str) -> int:
         if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < MAX_COUNT:
             return value
-        self.fail(path, "must be a whole number from 0 up")
+        self.fail(path, f"must be a whole number from 0 up to {MAX_COUNT - 1}, not {_json_type(value)}"
+                        if not isinstance(value, (int, float)) or isinstance(value, bool) else
+                        f"must be a whole number from 0 up to {MAX_COUNT - 1}, not {value:g}")
         return 0
 
     def choice(self, options: tuple[str, ...]) -> Callable[[Any, str], str]:
@@ -149,6 +151,10 @@ class Reader:
                 moment = None
             if moment is not None and moment.tzinfo is not None:
                 return moment
+            if moment is not None and "T" not in value.upper() and " " not in value:
+                self.fail(path, f"`{value}` is a date: a moment needs a time and a time zone "
+                                f"(for example {value}T10:00:00+08:00)")
+                return _EPOCH
             if moment is not None:
                 self.fail(path, "needs a time zone (for example 2026-11-23T10:00:00Z or +08:00)")
                 return _EPOCH

@@ -19,6 +19,13 @@ from .errors import PolicyIssue
 from .suggestions import did_you_mean
 from .yaml_source import YamlDocument
 
+# Words people write for a key of the language, when spelling is no guide (`if` for `when`).
+SYNONYMS = {"if": "when", "condition": "when", "conditions": "when", "do": "then", "action": "then",
+            "on": "event", "trigger": "event", "order": "priority"}
+# Actions that take options, as an operator would write them.
+ACTION_EXAMPLES = {"assign": "assign: {among: shop}", "queue": "queue: {in: shop}",
+                   "divert": "divert: {to: backup-team}", "hold": "hold: {for: main}"}
+
 _JSON_TYPES = {"object": "a mapping", "array": "a list", "string": "a string", "number": "a number",
                "integer": "a whole number", "boolean": "true or false", "null": "null"}
 
@@ -49,10 +56,13 @@ def _explain(error: ValidationError) -> Iterator[tuple[tuple, str, bool]]:
     elif kind == "additionalProperties":
         known = list(error.schema.get("properties", {}))
         for key in sorted(set(instance) - set(known)):
-            yield path + (key,), f"unknown key `{key}`{did_you_mean(key, known)}", True
+            hint = did_you_mean(key, known) or (f"; did you mean `{SYNONYMS[key]}`?" if SYNONYMS.get(key) in known else "")
+            yield path + (key,), f"unknown key `{key}`{hint}", True
     elif kind == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         yield path, f"missing required key `{missing}`", False
+    elif kind == "enum" and instance in ACTION_EXAMPLES:
+        yield path, f"`{instance}` needs its options: write `{ACTION_EXAMPLES[instance]}`", False
     elif kind == "enum":
         options = [str(option) for option in error.validator_value]
         yield path, f"`{instance}` is not one of: {', '.join(options)}{did_you_mean(str(instance), options)}", False
@@ -60,7 +70,8 @@ def _explain(error: ValidationError) -> Iterator[tuple[tuple, str, bool]]:
         wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
         yield path, f"expected {' or '.join(_JSON_TYPES.get(w, w) for w in wanted)}, got {_describe(instance)}", False
     elif kind == "pattern":
-        yield path, f"`{instance}` is not a valid name here (allowed: {error.validator_value})", False
+        allowed = error.schema.get("patternMessage", "letters, digits, - and _")
+        yield path, f"`{instance}` is not a valid name here: use {allowed}", False
     elif kind == "anyOf" and any("$ref" in branch and "param_ref" in branch["$ref"] for branch in error.validator_value):
         yield path, f"expected a number or `{{param: NAME}}`, got {_describe(instance)}", False
     elif kind in ("minProperties", "maxProperties") and "fact" in instance:

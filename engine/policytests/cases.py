@@ -28,6 +28,7 @@ class Case:
     source: YamlDocument
     at: NodePath
     agent_keys: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()  # its request could not be written out: the case fails, the others still run
 
     @property
     def location(self) -> str:
@@ -106,11 +107,12 @@ def _expand_case(reader: _Reader, raw: dict, at: NodePath, clock: datetime | Non
             for where, variable in filled.missing:
                 reader.error(where, _missing(variable, rows is not None, at + ("rows", number)))
         expanded = expand(request.value, clock)
-        for where, message in expanded.errors:
-            reader.error(at + ("request",) + written(where, expanded.agent_keys), message)
+        problems = tuple(str(reader.document.issue(at + ("request",) + written(where, expanded.agent_keys), message))
+                         for where, message in expanded.errors)
         line = reader.document.position(at + ("rows", number) if rows is not None else at)[0]
         cases.append(Case(name=name.value, file=reader.document.file, line=line, request=expanded.request,
-                          expect=expect.value, source=reader.document, at=at, agent_keys=expanded.agent_keys))
+                          expect=expect.value, source=reader.document, at=at, agent_keys=expanded.agent_keys,
+                          problems=problems))
     if not raw["expect"]:
         reader.error(at + ("expect",), "`expect` is empty: name at least one part of the answer, e.g. decision.action")
     for number, row in enumerate(rows or []):

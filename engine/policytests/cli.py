@@ -1,6 +1,7 @@
 """`fenliu test`, `fenliu fmt` and `fenliu diff`: the commands for people who change policies."""
 from __future__ import annotations
 
+import difflib
 import sys
 from pathlib import Path
 
@@ -67,6 +68,8 @@ def fmt_command(paths: tuple[str, ...], check: bool) -> None:
         unformatted.append(path)
         if check:
             click.echo(f"{path}: not formatted (run fenliu fmt {path})")
+            click.echo("".join(difflib.unified_diff(text.splitlines(keepends=True), formatted.splitlines(keepends=True),
+                                                    f"{path}", f"{path} (formatted)")), nl=False)
         else:
             path.write_text(formatted, encoding="utf-8")
             click.echo(f"{path}: formatted")
@@ -77,21 +80,23 @@ def fmt_command(paths: tuple[str, ...], check: bool) -> None:
 @click.argument("old", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("new", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--cases", "case_files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Test file whose cases to evaluate (repeatable; default: NEW's <name>.test.yaml).")
+              help="Test file whose cases to evaluate (repeatable; default: <name>.test.yaml beside NEW, "
+                   "<name> being NEW's policy name).")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when some decision changes.")
 def diff_command(old: Path, new: Path, case_files: tuple[Path, ...], exit_code: bool) -> None:
     """List every case whose decision differs between policy OLD and policy NEW (action, agent, queue, rule…)."""
-    files = case_files or (new.with_name(new.name.removesuffix(".yaml") + TEST_SUFFIX),)
-    if not case_files and not files[0].exists():
-        raise click.UsageError(f"no --cases given and {files[0]} does not exist")
-    try:
-        cases = [case for file in files for case in load_suite(file).cases]
-    except PolicyError as error:
-        click.echo(str(error), err=True)
-        sys.exit(2)
     with Policies() as policies:
         try:
             before, after = policies.get(old), policies.get(new)
+        except PolicyError as error:
+            click.echo(str(error), err=True)
+            sys.exit(2)
+        # The cases are the policy's, found by its name: NEW may be a draft saved under another file name.
+        files = case_files or (new.with_name(after.name + TEST_SUFFIX),)
+        if not case_files and not files[0].exists():
+            raise click.UsageError(f"no --cases given and {files[0]} (the cases of policy `{after.name}`) does not exist")
+        try:
+            cases = [case for file in files for case in load_suite(file).cases]
         except PolicyError as error:
             click.echo(str(error), err=True)
             sys.exit(2)

@@ -5,6 +5,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ..suggestions import did_you_mean
+
 _MISSING = object()
 
 
@@ -13,9 +15,10 @@ class Mismatch:
     path: str
     expected: Any
     actual: Any
+    hint: str = ""
 
     def __str__(self) -> str:
-        return f"{self.path}: expected {show(self.expected)}, got {show(self.actual)}"
+        return f"{self.path}: expected {show(self.expected)}, got {show(self.actual)}{self.hint}"
 
 
 def show(value: Any) -> str:
@@ -33,8 +36,18 @@ def mismatches(expect: dict[str, Any], envelope: dict) -> list[Mismatch]:
         else:
             ok = matches(expected, actual)
         if not ok:
-            found.append(Mismatch(path, expected, actual))
+            found.append(Mismatch(path, expected, actual, _path_hint(envelope, path) if actual is _MISSING else ""))
     return found
+
+
+def _path_hint(envelope: dict, path: str) -> str:
+    """A did-you-mean for a mistyped path such as `decision.agentid`, from the paths the envelope has."""
+    parent, _, _ = path.rpartition(".")
+    node = _at(envelope, parent) if parent else envelope
+    if not isinstance(node, dict):
+        return ""
+    known = [f"{parent}.{key}" if parent else key for key in node]
+    return did_you_mean(path, known)
 
 
 def matches(expected: Any, actual: Any) -> bool:

@@ -75,6 +75,8 @@ class CaseError(Exception):
 
 
 def run_case(policy: Policy, policy_path: Path, case: Case) -> Outcome:
+    if case.problems:
+        return Outcome(case, policy_path, None, case.problems)
     try:
         envelope = evaluate(policy, case)
     except CaseError as error:

@@ -113,6 +113,10 @@ def _times(node: Any, clock: datetime | None, at: Path, result: Expanded) -> Any
 def _time(value: Any, clock: datetime | None, at: Path, result: Expanded) -> Any:
     match = _RELATIVE.fullmatch(value) if isinstance(value, str) else None
     if match is None or not any(match.groups()[1:]):
+        spelled = _SPELLED.fullmatch(value) if isinstance(value, str) else None
+        if spelled is not None:
+            short = f"{spelled.group(1)}{spelled.group(2)}{spelled.group(3)[0]}"
+            result.errors.append((at, f"relative time `{value}`: write `{short}` (units d, h, m, s, as in -7d1s)"))
         return value
     if clock is None:
         result.errors.append((at, f"relative time `{value}` needs a `clock` at the top of the file"))
@@ -120,6 +124,10 @@ def _time(value: Any, clock: datetime | None, at: Path, result: Expanded) -> Any
     days, hours, minutes, seconds = (int(part or 0) for part in match.groups()[1:])
     offset = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
     return _stamp(clock + offset if match.group(1) == "+" else clock - offset)
+
+
+# A relative time with its unit spelled out (`-47hours`, `+20 min`): almost right, so say how to write it.
+_SPELLED = re.compile(r"([+-])\s*(\d+)\s*(days?|hours?|hrs?|minutes?|mins?|seconds?|secs?)", re.IGNORECASE)
 
 
 def _stamp(moment: datetime) -> str:
