@@ -48,7 +48,7 @@ def register_error_handlers(app: Flask) -> None:
         elif status == 404:
             message = f"no endpoint at {request.path}; every endpoint is listed in GET /openapi.json"
         elif status == 405:
-            message = f"{request.method} is not allowed on {request.path}; use {', '.join(allowed or ())}"
+            message = f"{request.method} is not allowed on {request.path}; use {', '.join(m for m in allowed or () if m != 'OPTIONS')}"
         response = jsonify(ApiError(status, code, message).body())
         if allowed:
             response.headers["Allow"] = ", ".join(allowed)
