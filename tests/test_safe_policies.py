@@ -265,3 +265,30 @@ def test_b10_head_counts_count_an_unlimited_agent_past_the_maximum_as_eligible()
     decision = policy.evaluate({"event": "route", "now": "2026-11-23T10:00:00+08:00", "agents": agents})["decision"]
     assert (decision["rule"], decision["agent_id"]) == ("open", "a1")
     policy.close()
+
+
+# ---- editor help ---------------------------------------------------------------------------------
+
+def test_the_published_schemas_carry_the_current_fact_catalogue_and_request_fields():
+    """Regenerate with `python -m fenliu.engine.schema_help`."""
+    from fenliu.engine.schema_help import current_policy_schema, current_test_schema, render
+
+    assert (ROOT / "schemas" / "policy.schema.json").read_text(encoding="utf-8") == render(current_policy_schema())
+    assert (ROOT / "schemas" / "policy-test.schema.json").read_text(encoding="utf-8") == render(current_test_schema())
+
+
+def test_the_policy_schema_completes_every_fact_with_its_meaning_and_the_group_counters():
+    fact = load_schema("policy.schema.json")["$defs"]["condition"]["oneOf"][0]["properties"]["fact"]
+    offered = dict(zip(fact["anyOf"][0]["enum"], fact["anyOf"][0]["markdownEnumDescriptions"]))
+    for kind in EVENTS.values():
+        for spec in kind.facts.values():
+            assert kind.name in offered[spec.name] and spec.description in offered[spec.name]
+    assert "groups.${1:name}.eligible" in [snippet["body"] for snippet in fact["defaultSnippets"]]
+
+
+def test_the_test_file_schema_describes_every_request_field():
+    fields = load_schema("policy-test.schema.json")["$defs"]["request"]["properties"]
+    request = load_schema("request.schema.json")["$defs"]
+    for event in EVENTS:
+        for name in request[event]["properties"]:
+            assert fields[name].get("description"), name

@@ -1,11 +1,11 @@
 """Does an envelope hold what a case expects? Each expected path is compared and every difference named."""
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import dataclass
 from typing import Any
 
-from ..suggestions import did_you_mean
 
 _MISSING = object()
 
@@ -42,12 +42,14 @@ def mismatches(expect: dict[str, Any], envelope: dict) -> list[Mismatch]:
 
 def _path_hint(envelope: dict, path: str) -> str:
     """A did-you-mean for a mistyped path such as `decision.agentid`, from the paths the envelope has."""
-    parent, _, _ = path.rpartition(".")
+    parent, _, last = path.rpartition(".")
     node = _at(envelope, parent) if parent else envelope
     if not isinstance(node, dict):
         return ""
-    known = [f"{parent}.{key}" if parent else key for key in node]
-    return did_you_mean(path, known)
+    # Only a near-miss of spelling (agentid, agent-id): a field the decision lacks is no typo.
+    prefix = f"{parent}." if parent else ""
+    close = difflib.get_close_matches(last, list(node), n=1, cutoff=0.8)
+    return f"; did you mean `{prefix}{close[0]}`?" if close else ""
 
 
 def matches(expected: Any, actual: Any) -> bool:
