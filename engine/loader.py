@@ -340,7 +340,7 @@ def _check_comparison(checker: _Checker, spec: FactSpec, op: str, value: Any, at
             checker.error(where, f"`{spec.name}` is a {spec.type} fact, so `{op}` needs a {spec.type}, not {item!r}")
         elif spec.values and item not in spec.values:
             checker.error(where, f"`{item}` is never a value of `{spec.name}`{did_you_mean(str(item), spec.values)}")
-        elif spec.never_holds(op, item):
+        elif spec.type == "number" and spec.never_holds(op, float(item)):
             low, high = spec.span or (0, None)
             taken = f"{low:g}–{high:g}" if high is not None else f"{low:g} or more"
             checker.error(where, f"`{spec.name}` is always {taken}, so `{op} {item:g}` never holds")
