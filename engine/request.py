@@ -129,9 +129,9 @@ class Reader:
     def count(self, value: Any, path: str) -> int:
         if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < MAX_COUNT:
             return value
-        self.fail(path, f"must be a whole number from 0 up to {MAX_COUNT - 1}, not {_json_type(value)}"
-                        if not isinstance(value, (int, float)) or isinstance(value, bool) else
-                        f"must be a whole number from 0 up to {MAX_COUNT - 1}, not {value:g}")
+        shown = f"{value:g}" if isinstance(value, float) else (str(value)[:24] if isinstance(value, int)
+                                                               and not isinstance(value, bool) else _json_type(value))
+        self.fail(path, f"must be a whole number from 0 up to {MAX_COUNT - 1}, not {shown}")
         return 0
 
     def choice(self, options: tuple[str, ...]) -> Callable[[Any, str], str]:

@@ -183,7 +183,10 @@ def test_validate_reports_errors_with_line_and_column_and_loads_nothing(client):
 
 def test_validate_accepts_a_good_policy(client):
     response = client.post("/v1/policies/validate", data=(RULES / "taobao.yaml").read_bytes(), content_type="text/yaml")
-    assert response.get_json() == {"valid": True, "errors": [], "warnings": []}
+    body = response.get_json()
+    # Taobao's pages describe no transfer, order, login or manual assignment: the built-in answers serve them.
+    assert body["valid"] and body["errors"] == []
+    assert all("built-in answer" in warning["message"] for warning in body["warnings"])
 
 
 def test_validate_wants_yaml_or_json(client):
