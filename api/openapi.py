@@ -195,7 +195,8 @@ def _paths() -> dict[str, Any]:
             "summary": "Reload the rules directory now, in every worker.",
             "security": [{"admin": []}, {}],
             "responses": {"200": _json(_ref("Reload"), "What changed."),
-                          "401": _error("A token is configured and was not given.")}}},
+                          "401": _error("A token is configured and was not given."),
+                          "403": _error("No token is configured and the caller is not on a loopback address.")}}},
         "/v1/simulate": {"post": {
             "summary": "Replay a tiny trace through loaded policies and predict the service KPIs (B19); larger runs are jobs.",
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("SimulationRequest")}}},
@@ -229,9 +230,10 @@ def _paths() -> dict[str, Any]:
                                      "404": _error("No such job.")}}},
         "/healthz": {"get": {"summary": "The process is alive.",
                              "responses": {"200": _json({"type": "object"}, "Alive.")}}},
-        "/readyz": {"get": {"summary": "Every policy has loaded at least once.",
+        "/readyz": {"get": {"summary": "The first load is done and some policy serves; files that never "
+                                       "loaded are listed in `failed` without taking the others out of service.",
                             "responses": {"200": _json({"type": "object"}, "Ready."),
-                                          "503": _json({"type": "object"}, "Some policy never loaded.")}}},
+                                          "503": _json({"type": "object"}, "Still loading, or no policy serves.")}}},
         "/metrics": {"get": {"summary": "Prometheus metrics, summed over every worker.",
                              "responses": {"200": {"description": "Prometheus text format.",
                                                    "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
