@@ -36,7 +36,7 @@ class DecisionLogOptions:
 class DecisionLog:
     def __init__(self, options: DecisionLogOptions) -> None:
         self.options = options
-        self._lines: queue.Queue[str] = queue.Queue(maxsize=options.buffer)
+        self._lines: queue.Queue[str | None] = queue.Queue(maxsize=options.buffer)
         self._random = random.Random()
         threading.Thread(target=self._drain, name="fenliu-decision-log", daemon=True).start()
 
@@ -66,11 +66,14 @@ class DecisionLog:
             metrics.DECISION_LOG_DROPPED.inc()
 
     def _drain(self) -> None:
-        while True:
-            line = self._lines.get()
+        while (line := self._lines.get()) is not None:
             # A write that fails (a full disk) is the logging module's to report; the line is lost.
             log.info(line)
             self._lines.task_done()
+
+    def close(self) -> None:
+        """The writer ends after the lines already buffered (blocking only if the buffer is full)."""
+        self._lines.put(None)
 
     def wait_written(self) -> None:
         """Until every buffered line has been handed to the output."""
@@ -110,6 +113,8 @@ _current: DecisionLog | None = None
 
 def configure(options: DecisionLogOptions) -> None:
     global _current
+    if _current is not None:
+        _current.close()
     _current = DecisionLog(options)
 
 

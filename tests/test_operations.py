@@ -18,6 +18,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from fenliu.api.app import create_app
+from fenliu.api.decision_log import DecisionLog, DecisionLogOptions
+from fenliu.api.settings import Settings
+
 from conftest import agent, route
 from server_process import (FENLIU, SHIPPED_VERSION, RunningServer, copy_of_shipped_rules, free_port, kuaishou_text,
                             write_kuaishou)
@@ -170,7 +174,7 @@ def test_a_decision_log_nobody_reads_never_stalls_decisions(tmp_path):
     block. Decisions go on answering; the lines that could not be written are counted."""
     read_end, write_end = os.pipe()
     try:
-        server = RunningServer(copy_of_shipped_rules(tmp_path), f"/proc/self/fd/{write_end}",
+        server = RunningServer(copy_of_shipped_rules(tmp_path), f"/proc/self/fd/{write_end}", workers=1,
                                env={"FENLIU_DECISION_LOG_BUFFER": "20"})
         try:
             batch = {"requests": [REQUEST] * 200}
@@ -292,9 +296,47 @@ def test_sigterm_drains_requests_in_flight_and_refuses_new_connections(tmp_path)
 def test_with_events_off_the_poll_alone_still_brings_every_worker_in_step(tmp_path):
     """The fallback for file systems without inotify: a full look at the directory each poll."""
     server = RunningServer(copy_of_shipped_rules(tmp_path), tmp_path / "server.log",
-                           env={"FENLIU_WATCH_EVENTS": "false", "FENLIU_POLL_SECONDS": "0.5"})
+                           workers=1, env={"FENLIU_WATCH_EVENTS": "false", "FENLIU_POLL_SECONDS": "0.5"})
     try:
         write_kuaishou(server.rules_dir, kuaishou_text("polled"))
         assert len(_every_worker(server, _serving("polled", "active"))) == server.workers
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("mode, shown", [("hash", "sha256:"), ("mask", "b***"), ("plain", "b1")])
+def test_the_buyer_is_hashed_masked_or_kept_as_configured_in_line_and_request(mode, shown, caplog):
+    written = _decision_lines(DecisionLogOptions(debug=True, buyer=mode, buyer_key="k"), caplog)
+    assert written[0]["buyer"].startswith(shown) and written[0]["request"]["customer"]["id"] == written[0]["buyer"]
+
+
+def test_the_buyer_can_be_left_out(caplog):
+    written = _decision_lines(DecisionLogOptions(debug=True, buyer="omit"), caplog)
+    assert "buyer" not in written[0] and "id" not in written[0]["request"]["customer"]
+
+
+@pytest.mark.parametrize("sample, count", [(0.0, 0), (1.0, 200)])
+def test_sampling_logs_that_fraction_of_decisions(sample, count, caplog):
+    assert len(_decision_lines(DecisionLogOptions(sample=sample), caplog, decisions=200)) == count
+
+
+def _decision_lines(options: DecisionLogOptions, caplog, decisions: int = 1) -> list[dict]:
+    journal = DecisionLog(options)
+    envelope = {"decision_id": "d1", "policy": {"name": "kuaishou", "sha256": "s"},
+                "decision": {"action": "assign", "rule": "r", "agent_id": "a1"}}
+    with caplog.at_level("INFO", logger="fenliu.decisions"):
+        for _ in range(decisions):
+            journal.write(envelope, "route", 1, REQUEST)
+        journal.wait_written()
+    journal.close()
+    return [json.loads(record.getMessage()) for record in caplog.records if record.name == "fenliu.decisions"]
+
+
+def test_without_a_token_admin_operations_refuse_clients_off_loopback(tmp_path):
+    app = create_app(Settings(rules_dir=copy_of_shipped_rules(tmp_path)), watch=False)
+    client = app.test_client()
+    remote = client.post("/v1/reload", environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert remote.status_code == 403 and remote.get_json()["error"]["code"] == "admin_loopback_only"
+    for address in ("127.0.0.1", "::1"):
+        assert client.post("/v1/reload", environ_base={"REMOTE_ADDR": address}).status_code == 200
+    app.extensions["fenliu"].registry.close()
