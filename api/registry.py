@@ -169,8 +169,9 @@ class PolicyRegistry:
                 emit(log, logging.INFO, "unload", policy=name, file=removed.source, reason="file removed")
                 report.unloaded.append(name)
             for name, path in sorted(files.items()):
-                snapshot = (snapshots or {}).get(name)
-                entries[name] = self._refresh_one(name, path, entries.get(name), report, snapshot)
+                refreshed = self._refresh_one(name, path, entries.get(name), report, (snapshots or {}).get(name))
+                if refreshed is not None:
+                    entries[name] = refreshed
             retired = [old.loaded for old in self._entries.values()
                        if old.loaded is not None and all(new.loaded is not old.loaded for new in entries.values())]
             self._entries = entries
@@ -198,10 +199,15 @@ class PolicyRegistry:
                 if is_policy_file(name)}
 
     def _refresh_one(self, name: str, path: Path, entry: Entry | None, report: RefreshReport,
-                     snapshot: Snapshot | None) -> Entry:
-        entry = entry or Entry(name, str(path))
+                     snapshot: Snapshot | None) -> Entry | None:
+        """The entry after this look at the file; None leaves it as it was."""
         started = time.perf_counter()
         data = snapshot if snapshot is not None else self.read(name)
+        if isinstance(data, PolicyError) and not os.path.lexists(path):
+            # Removed, or its directory moved away, since the listing: not a broken file. The next
+            # look (the removal's own event, or the poll) decides.
+            return None
+        entry = entry or Entry(name, str(path))
         if isinstance(data, PolicyError):
             return self._reject(entry, data, None, report, started)
         sha256 = hashlib.sha256(data).hexdigest()
