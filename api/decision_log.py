@@ -60,8 +60,15 @@ class DecisionLog:
             line["buyer"] = self._protect(buyer)
         if self.options.debug:
             line["request"] = self._protect_request(request)
+        text = json.dumps(line, ensure_ascii=False)
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                # A client's lone surrogate escape: written escaped, since UTF-8 cannot carry it.
+                text = json.dumps(line)
         try:
-            self._lines.put_nowait(json.dumps(line, ensure_ascii=False))
+            self._lines.put_nowait(text)
         except queue.Full:
             metrics.DECISION_LOG_DROPPED.inc()
 

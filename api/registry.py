@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeAlias
 
 from fenliu.engine import Policy, PolicyError
 from fenliu.engine.errors import PolicyIssue
@@ -32,7 +33,7 @@ from .jsonlog import emit, json_logger, now_iso
 log = json_logger("fenliu.registry")
 
 # The bytes of a policy file as read at one moment, or why they could not be read.
-Snapshot = bytes | PolicyError
+Snapshot: TypeAlias = bytes | PolicyError
 
 @dataclass(eq=False)
 class Loaded:

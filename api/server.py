@@ -87,7 +87,7 @@ def _is_loopback_host(host: str) -> bool:
         addresses = {info[4][0] for info in socket.getaddrinfo(host or "0.0.0.0", None)}
     except OSError:
         return False
-    return bool(addresses) and all(is_loopback(address) for address in addresses)
+    return bool(addresses) and all(is_loopback(str(address)) for address in addresses)
 
 
 def _prepare_runtime_dir(settings: Settings) -> tuple[Settings, Path, bool]:

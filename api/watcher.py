@@ -24,9 +24,11 @@ import time
 import traceback
 import uuid
 from pathlib import Path
+from typing import TypeAlias
 
 from watchdog.events import FileClosedEvent, FileMovedEvent, FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
 
 from fenliu.engine.files import POLICY_SUFFIX, is_policy_file
 
@@ -38,7 +40,7 @@ log = json_logger("fenliu.watcher")
 RELOAD_REQUEST_FILE = "reload-request"
 SIGNAL_CHECK_SECONDS = 0.1
 # Queued work: the bytes of one policy as read when its file changed, or None for a full refresh.
-Change = tuple[str, Snapshot] | None
+Change: TypeAlias = tuple[str, Snapshot] | None
 
 
 class Watcher:
@@ -52,7 +54,7 @@ class Watcher:
         self._wake = threading.Event()
         self._changes: queue.Queue[Change] = queue.Queue()
         self._last_request = self._read_request()
-        self._observer: Observer | None = None
+        self._observer: BaseObserver | None = None
         self._watched_inode: int | None = None
 
     def start(self) -> None:

@@ -30,6 +30,8 @@ REQUEST = route([agent("a1"), agent("a2", active=3)])
 CONVERGE_SECONDS = 2.0
 GUNICORN_LINE = re.compile(r"^\[\d{4}-\d\d-\d\d ")
 BROKEN = "name: kuaishou\nplatform: kuaishou\nrules: [\n"
+ENVELOPE = {"decision_id": "d1", "policy": {"name": "kuaishou", "sha256": "s"},
+            "decision": {"action": "assign", "rule": "r", "agent_id": "a1"}}
 
 
 @pytest.fixture(scope="module")
@@ -322,11 +324,9 @@ def test_sampling_logs_that_fraction_of_decisions(sample, count, caplog):
 
 def _decision_lines(options: DecisionLogOptions, caplog, decisions: int = 1) -> list[dict]:
     journal = DecisionLog(options)
-    envelope = {"decision_id": "d1", "policy": {"name": "kuaishou", "sha256": "s"},
-                "decision": {"action": "assign", "rule": "r", "agent_id": "a1"}}
     with caplog.at_level("INFO", logger="fenliu.decisions"):
         for _ in range(decisions):
-            journal.write(envelope, "route", 1, REQUEST)
+            journal.write(ENVELOPE, "route", 1, REQUEST)
         journal.wait_written()
     journal.close()
     return [json.loads(record.getMessage()) for record in caplog.records if record.name == "fenliu.decisions"]
@@ -340,3 +340,13 @@ def test_without_a_token_admin_operations_refuse_clients_off_loopback(tmp_path):
     for address in ("127.0.0.1", "::1"):
         assert client.post("/v1/reload", environ_base={"REMOTE_ADDR": address}).status_code == 200
     app.extensions["fenliu"].registry.close()
+
+
+def test_a_buyer_id_utf8_cannot_carry_is_written_escaped(caplog):
+    journal = DecisionLog(DecisionLogOptions(buyer="plain"))
+    with caplog.at_level("INFO", logger="fenliu.decisions"):
+        journal.write(ENVELOPE, "route", 1, {"customer": {"id": "\ud800买家"}})
+        journal.wait_written()
+    journal.close()
+    lines = [record.getMessage() for record in caplog.records if record.name == "fenliu.decisions"]
+    assert lines[-1].isascii() and json.loads(lines[-1])["buyer"] == "\ud800买家"
