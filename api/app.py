@@ -11,6 +11,7 @@ from flask.json.provider import DefaultJSONProvider
 
 from . import decision_log, metrics, simulations
 from .endpoints import bp
+from .decision_log import DecisionLogOptions
 from .errors import register_error_handlers
 from .registry import PolicyRegistry
 from .service import Service
@@ -28,16 +29,19 @@ def create_app(settings: Settings | None = None, *, watch: bool = True) -> Flask
     registry = PolicyRegistry(settings.rules_dir, settings.yaml_limits)
     registry.on_change.append(metrics.record_refresh)
     registry.refresh()
-    watcher = Watcher(registry, settings.poll_seconds, settings.runtime_dir)
+    watcher = Watcher(registry, settings.poll_seconds, settings.runtime_dir, events=settings.watch_events)
     if watch:
         watcher.start()
     app.extensions["fenliu"] = Service(settings, registry, watcher)
 
-    decision_log.configure(settings.debug_log)
+    decision_log.configure(DecisionLogOptions(settings.debug_log, settings.decision_log_buyer,
+                                              settings.decision_log_buyer_key, settings.decision_log_sample,
+                                              settings.decision_log_buffer))
     register_error_handlers(app)
     app.register_blueprint(bp)
     simulations.register(app, settings)
     _measure_requests(app)
+    _mark_stale_answers(app)
     return app
 
 
@@ -56,6 +60,22 @@ class _ReadableJSON(DefaultJSONProvider):
             except UnicodeEncodeError:
                 return super().dumps(obj, **{**kwargs, "ensure_ascii": True})
         return text
+
+
+STALE_HEADER = "Fenliu-Policy-Stale"
+
+
+def _mark_stale_answers(app: Flask) -> None:
+    """An answer from a policy whose newer file was refused says so: `Fenliu-Policy-Stale: true`."""
+
+    @app.after_request
+    def mark(response):
+        name = (request.view_args or {}).get("name")
+        if name is not None and response.status_code < 400:
+            entry = app.extensions["fenliu"].registry.entry(name)
+            if entry is not None and entry.status == "stale":
+                response.headers[STALE_HEADER] = "true"
+        return response
 
 
 def _measure_requests(app: Flask) -> None:

@@ -1,7 +1,6 @@
 """The HTTP endpoints. Each one parses, calls the engine or the registry, and shapes the answer."""
 from __future__ import annotations
 
-import hmac
 import time
 from contextlib import ExitStack
 from dataclasses import replace
@@ -16,6 +15,7 @@ from fenliu.engine.simulation.errors import issue_path
 from fenliu.engine.suggestions import did_you_mean
 
 from . import decision_log, metrics
+from .admin import admin_only
 from .bodies import flag, json_body, yaml_body
 from .errors import ApiError
 from .openapi import openapi_document
@@ -39,7 +39,7 @@ def evaluate(name: str):
             raise _unavailable(service, name)
         if isinstance(body, dict) and "requests" in body and "event" not in body:
             return _json_response({"results": _evaluate_batch(service, loaded.policy, body["requests"], explain)})
-        return _json_response(_evaluate_one(loaded.policy, body, explain, service.settings.debug_log))
+        return _json_response(_evaluate_one(loaded.policy, body, explain))
 
 
 def _json_response(answer: dict) -> Response:
@@ -56,13 +56,13 @@ def _evaluate_batch(service: Service, policy: Policy, requests: Any, explain: bo
     results = []
     for item in requests:
         try:
-            results.append(_evaluate_one(policy, item, explain, service.settings.debug_log))
+            results.append(_evaluate_one(policy, item, explain))
         except ApiError as error:
             results.append(error.body())
     return results
 
 
-def _evaluate_one(policy: Policy, body: Any, explain: bool, debug: bool) -> dict:
+def _evaluate_one(policy: Policy, body: Any, explain: bool) -> dict:
     started = time.perf_counter()
     try:
         envelope = policy.evaluate(body, explain=explain)
@@ -71,7 +71,7 @@ def _evaluate_one(policy: Policy, body: Any, explain: bool, debug: bool) -> dict
     event = body.get("event", "") if isinstance(body, dict) else ""
     decision = envelope["decision"]
     metrics.DECISIONS.labels(policy.name, event, decision["action"], decision["rule"]).inc()
-    decision_log.write(envelope, event, round((time.perf_counter() - started) * 1e6), body if debug else None)
+    decision_log.write(envelope, event, round((time.perf_counter() - started) * 1e6), body)
     return envelope
 
 
@@ -164,24 +164,10 @@ def _position(issue: dict) -> dict:
     return {"line": issue["line"], "column": issue["column"], "message": issue["message"]}
 
 
-def admin_refusal(service: Service) -> tuple[Response, int] | None:
-    """The 401 for a request without the admin token, when one is configured; None when allowed."""
-    token = service.settings.admin_token
-    if token:
-        offered = request.headers.get("Authorization", "")
-        if not hmac.compare_digest(offered.encode("utf-8"), f"Bearer {token}".encode("utf-8")):
-            response = jsonify(ApiError(401, "unauthorized", "send Authorization: Bearer <FENLIU_ADMIN_TOKEN>").body())
-            response.headers["WWW-Authenticate"] = 'Bearer realm="fenliu"'
-            return response, 401
-    return None
-
-
 @bp.post("/v1/reload")
+@admin_only
 def reload():
     service = _service()
-    refusal = admin_refusal(service)
-    if refusal is not None:
-        return refusal
     report = service.registry.refresh()
     service.watcher.tell_siblings()
     return jsonify(report.as_dict())
@@ -227,9 +213,9 @@ def healthz():
 @bp.get("/readyz")
 def readyz():
     registry = _service().registry
-    waiting = [entry.name for entry in registry.entries() if entry.loaded is None]
     ready = registry.ready()
-    body = {"ready": ready, "waiting_for": waiting}
+    body = {"ready": ready, "serving": [entry.name for entry in registry.entries() if entry.loaded],
+            "failed": [entry.name for entry in registry.entries() if entry.loaded is None]}
     if registry.directory_error:
         body["rules_directory_error"] = registry.directory_error
     return jsonify(body), 200 if ready else 503

@@ -4,6 +4,9 @@ The directory is the source of truth. `refresh()` reads it, compiles what change
 policy in at once: a request holds a lease on the version it started with, so it never sees half
 a reload, and a replaced version is closed (its rule-engine memory freed) only once the last
 request using it has finished. A file that fails to load never replaces the last good version.
+
+Every load, reload, rejection and unload is one JSON line (`fenliu.registry`), and the first
+refresh lists what the worker serves.
 """
 from __future__ import annotations
 
@@ -11,11 +14,13 @@ import hashlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
+import time
+import traceback
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
 from pathlib import Path
+from typing import TypeAlias
 
 from fenliu.engine import Policy, PolicyError
 from fenliu.engine.errors import PolicyIssue
@@ -23,9 +28,12 @@ from fenliu.engine.files import POLICY_SUFFIX, is_policy_file
 from fenliu.engine.loader import parse_policy
 from fenliu.engine.yaml_source import YamlLimits
 
-log = logging.getLogger("fenliu.registry")
+from .jsonlog import emit, json_logger, now_iso
 
+log = json_logger("fenliu.registry")
 
+# The bytes of a policy file as read at one moment, or why they could not be read.
+Snapshot: TypeAlias = bytes | PolicyError
 
 @dataclass(eq=False)
 class Loaded:
@@ -85,6 +93,8 @@ class RefreshReport:
     unloaded: list[str] = field(default_factory=list)
     rejected: list[dict] = field(default_factory=list)
     newly_failed: list[str] = field(default_factory=list)
+    # Seconds spent reading and compiling each policy that was loaded or refused.
+    durations: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {"loaded": self.loaded, "unchanged": self.unchanged, "unloaded": self.unloaded, "rejected": self.rejected}
@@ -111,7 +121,9 @@ class PolicyRegistry:
         return self._entries.get(name)
 
     def ready(self) -> bool:
-        return self.refreshed_once and all(entry.loaded is not None for entry in self._entries.values())
+        """Serving once the first refresh is done and some policy is loaded. A file that never
+        loaded is reported, not a reason to take the worker's good policies out of service."""
+        return self.refreshed_once and any(entry.loaded is not None for entry in self._entries.values())
 
     @contextmanager
     def lease(self, name: str) -> Iterator[Loaded | None]:
@@ -130,33 +142,54 @@ class PolicyRegistry:
         finally:
             loaded.release()
 
-    def refresh(self) -> RefreshReport:
-        """Bring every policy in step with the directory; safe to call from any thread."""
+    def read(self, name: str) -> Snapshot:
+        """The bytes of policy `name` now: a watcher takes them the moment a file changes, so a
+        version replaced again a moment later is still loaded in its turn."""
+        try:
+            return self._read(self.rules_dir / f"{name}{POLICY_SUFFIX}")
+        except PolicyError as error:
+            return error
+
+    def refresh(self, snapshots: Mapping[str, Snapshot] | None = None) -> RefreshReport:
+        """Bring every policy in step with the directory, taking the bytes in `snapshots` for the
+        policies they name instead of reading them again; safe to call from any thread."""
         with self._refresh_lock:
             report = RefreshReport()
             try:
                 files = self._policy_files()
             except RulesDirectoryError as error:
                 self.directory_error = str(error)
-                log.error("rules directory unreadable, keeping what is loaded: %s", error)
+                emit(log, logging.ERROR, "rules_directory_unreadable", file=str(self.rules_dir), errors=[str(error)],
+                     serving=[entry.name for entry in self.entries() if entry.loaded])
                 report.rejected.append({"file": str(self.rules_dir), "errors": [{"line": None, "column": None, "message": str(error)}]})
                 return report
             self.directory_error = None
             entries = dict(self._entries)
             for name in sorted(set(entries) - set(files)):
-                log.info("policy %s unloaded: %s was removed", name, entries.pop(name).source)
+                removed = entries.pop(name)
+                emit(log, logging.INFO, "unload", policy=name, file=removed.source, reason="file removed")
                 report.unloaded.append(name)
             for name, path in sorted(files.items()):
-                entries[name] = self._refresh_one(name, path, entries.get(name), report)
+                refreshed = self._refresh_one(name, path, entries.get(name), report, (snapshots or {}).get(name))
+                if refreshed is not None:
+                    entries[name] = refreshed
             retired = [old.loaded for old in self._entries.values()
                        if old.loaded is not None and all(new.loaded is not old.loaded for new in entries.values())]
             self._entries = entries
+            if not self.refreshed_once:
+                self._log_serving()
             self.refreshed_once = True
             for loaded in retired:
                 loaded.retire()
             for listener in self.on_change:
                 listener(report, self.entries())
             return report
+
+    def _log_serving(self) -> None:
+        emit(log, logging.INFO, "serving", rules_dir=str(self.rules_dir),
+             policies=[{"policy": entry.name, "version": entry.loaded.policy.version, "sha256": entry.loaded.policy.sha256}
+                       for entry in self.entries() if entry.loaded],
+             failed=[entry.name for entry in self.entries() if entry.loaded is None])
 
     def _policy_files(self) -> dict[str, Path]:
         try:
@@ -166,12 +199,18 @@ class PolicyRegistry:
         return {name[: -len(POLICY_SUFFIX)]: self.rules_dir / name for name in names
                 if is_policy_file(name)}
 
-    def _refresh_one(self, name: str, path: Path, entry: Entry | None, report: RefreshReport) -> Entry:
+    def _refresh_one(self, name: str, path: Path, entry: Entry | None, report: RefreshReport,
+                     snapshot: Snapshot | None) -> Entry | None:
+        """The entry after this look at the file; None leaves it as it was."""
+        started = time.perf_counter()
+        data = snapshot if snapshot is not None else self.read(name)
+        if isinstance(data, PolicyError) and not os.path.lexists(path):
+            # Removed, or its directory moved away, since the listing: not a broken file. The next
+            # look (the removal's own event, or the poll) decides.
+            return None
         entry = entry or Entry(name, str(path))
-        try:
-            data = self._read(path)
-        except PolicyError as error:
-            return self._reject(entry, error, None, report)
+        if isinstance(data, PolicyError):
+            return self._reject(entry, data, None, report, started)
         sha256 = hashlib.sha256(data).hexdigest()
         if entry.loaded is not None and entry.loaded.policy.sha256 == sha256:
             report.unchanged.append(name)
@@ -183,15 +222,18 @@ class PolicyRegistry:
             document, warnings = parse_policy(data, str(path), self.limits, served_as=name)
             policy = Policy(document, warnings)
         except PolicyError as error:
-            return self._reject(entry, error, sha256, report)
+            return self._reject(entry, error, sha256, report, started)
         except Exception:
             # A fault of the loader itself must cost this file only, not the whole reload.
-            log.exception("policy %s: unexpected failure while loading", name)
+            emit(log, logging.ERROR, "load_failed", policy=name, file=str(path), trace=traceback.format_exc())
             fault = PolicyError([_issue(path, "could not be loaded: internal error, see the service log")])
-            return self._reject(entry, fault, sha256, report)
-        loaded = Loaded(policy, str(path), datetime.now(timezone.utc).isoformat(timespec="milliseconds"))
+            return self._reject(entry, fault, sha256, report, started)
+        loaded = Loaded(policy, str(path), now_iso())
         report.loaded.append(name)
-        log.info("policy %s loaded: version %s sha256 %s", name, policy.version, policy.sha256)
+        duration = report.durations[name] = time.perf_counter() - started
+        emit(log, logging.INFO, "reload" if entry.loaded else "load", policy=name, version=policy.version,
+             sha256=policy.sha256, file=str(path), errors=[], duration_ms=round(duration * 1000, 3),
+             replaced=entry.loaded.policy.version if entry.loaded else None)
         return Entry(name, str(path), loaded)
 
     def _read(self, path: Path) -> bytes:
@@ -211,13 +253,17 @@ class PolicyRegistry:
             raise PolicyError([_issue(path, f"is larger than the {self.limits.max_bytes}-byte limit for a policy file")])
         return data
 
-    def _reject(self, entry: Entry, error: PolicyError, sha256: str | None, report: RefreshReport) -> Entry:
+    def _reject(self, entry: Entry, error: PolicyError, sha256: str | None, report: RefreshReport,
+                started: float) -> Entry:
         errors = tuple(error.errors)
         report.rejected.append({"file": entry.source, "errors": list(errors)})
         if errors != entry.errors:
             report.newly_failed.append(entry.name)
-            serving = f"version {entry.loaded.policy.version} keeps serving" if entry.loaded else "nothing to serve"
-            log.error("policy %s rejected (%s): %s", entry.name, serving, error)
+            duration = report.durations[entry.name] = time.perf_counter() - started
+            # One line per new failure, not per poll: the same broken file is not logged again.
+            emit(log, logging.ERROR, "reject", policy=entry.name, sha256=sha256, file=entry.source, errors=list(errors),
+                 duration_ms=round(duration * 1000, 3),
+                 serving=entry.loaded.policy.version if entry.loaded else None)
         return replace(entry, errors=errors, failed_sha256=sha256)
 
     def close(self) -> None:

@@ -4,6 +4,13 @@ Workers are forked before the app is built (no preload): each compiles its own p
 its own watcher thread, since neither rule-engine state nor threads survive a fork. The master
 only supervises; SIGHUP to it is passed on to every worker as "reload the policies now", where
 gunicorn would otherwise replace the workers.
+
+SIGTERM to the master drains: the listening socket closes at once, so new connections
+are refused rather than left waiting in a backlog nobody accepts; requests in flight finish (up to
+`graceful_timeout`), kept-alive connections are answered with `Connection: close`; then workers exit.
+
+Without FENLIU_ADMIN_TOKEN the service listens on loopback only, unless told otherwise
+(`--allow-open-admin`): admin operations are then open to loopback clients only (`api.admin`).
 """
 from __future__ import annotations
 
@@ -19,7 +26,9 @@ from pathlib import Path
 import click
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
+from gunicorn.workers.gthread import ThreadWorker
 
+from .admin import is_loopback
 from .settings import Settings
 
 METRICS_SUBDIR = "metrics"
@@ -29,6 +38,17 @@ class _ReloadingArbiter(Arbiter):
     def handle_hup(self) -> None:
         self.log.info("SIGHUP: every worker reloads its policies")
         self.kill_workers(signal.SIGHUP)
+
+
+class DrainingWorker(ThreadWorker):
+    """gunicorn's threaded worker, closing its listening sockets the moment it stops accepting."""
+
+    def set_accept_enabled(self, enabled: bool) -> None:
+        super().set_accept_enabled(enabled)
+        if not enabled and not self.alive:
+            # The master has closed its copies already; once every worker has, connecting is refused.
+            for listener in self.sockets:
+                listener.close()
 
 
 class FenliuServer(BaseApplication):
@@ -60,6 +80,15 @@ def _child_exit(server, worker) -> None:
     from .metrics import mark_worker_dead
 
     mark_worker_dead(worker.pid)
+
+
+def _is_loopback_host(host: str) -> bool:
+    """Whether every address `host` names is a loopback one (an unresolvable name is not)."""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host or "0.0.0.0", None)}
+    except OSError:
+        return False
+    return bool(addresses) and all(is_loopback(str(address)) for address in addresses)
 
 
 def _prepare_runtime_dir(settings: Settings) -> tuple[Settings, Path, bool]:
@@ -95,12 +124,20 @@ def _ensure_free(host: str, port: int) -> None:
               help="Worker processes; one per core.")
 @click.option("--threads", envvar="FENLIU_THREADS", type=click.IntRange(1), default=4, show_default=True,
               help="Threads per worker: they overlap network waits; decisions themselves run one at a time per process.")
-def serve(rules_dir: Path, host: str, port: int, workers: int, threads: int) -> None:
+@click.option("--allow-open-admin", envvar="FENLIU_ALLOW_OPEN_ADMIN", is_flag=True, default=False,
+              help="Listen beyond loopback without FENLIU_ADMIN_TOKEN (admin calls stay loopback-only).")
+def serve(rules_dir: Path, host: str, port: int, workers: int, threads: int, allow_open_admin: bool) -> None:
     """Serve the policies of a rules directory over HTTP (gunicorn)."""
     if not rules_dir.is_dir():
         raise click.BadParameter(f"{rules_dir} is not a directory", param_hint="--rules")
+    settings = Settings.from_env(rules_dir=rules_dir, allow_open_admin=allow_open_admin or None)
+    if not settings.admin_token and not settings.allow_open_admin and not _is_loopback_host(host):
+        raise click.UsageError(
+            f"refusing to listen on {host} without FENLIU_ADMIN_TOKEN: anyone reaching the port could reload policies. "
+            "Set FENLIU_ADMIN_TOKEN, listen on 127.0.0.1, or pass --allow-open-admin (FENLIU_ALLOW_OPEN_ADMIN=1) "
+            "to keep admin operations to loopback clients only.")
     _ensure_free(host, port)
-    settings, runtime, owned = _prepare_runtime_dir(Settings.from_env(rules_dir=rules_dir))
+    settings, runtime, owned = _prepare_runtime_dir(settings)
 
     def on_exit(server) -> None:
         if owned:
@@ -109,7 +146,7 @@ def serve(rules_dir: Path, host: str, port: int, workers: int, threads: int) -> 
     FenliuServer(settings, {
         "bind": f"{host}:{port}",
         "workers": workers,
-        "worker_class": "gthread",
+        "worker_class": DrainingWorker,
         "threads": threads,
         "timeout": 30,
         "graceful_timeout": 10,

@@ -8,6 +8,9 @@ from pathlib import Path
 from fenliu.engine.yaml_source import YamlLimits
 
 
+BUYER_MODES = ("hash", "mask", "omit", "plain")
+
+
 @dataclass(frozen=True)
 class Settings:
     rules_dir: Path = Path("rules")
@@ -15,8 +18,17 @@ class Settings:
     max_body_bytes: int = 1 << 20
     max_batch: int = 1000
     poll_seconds: float = 1.0
+    # Filesystem events (inotify); off leaves the poll alone, for file systems that do not send them.
+    watch_events: bool = True
     runtime_dir: Path | None = None
     debug_log: bool = False
+    # Buyer identifiers in decision log lines: hash (a keyed SHA-256 prefix), mask, omit or plain.
+    decision_log_buyer: str = "hash"
+    decision_log_buyer_key: str = ""
+    decision_log_sample: float = 1.0
+    decision_log_buffer: int = 10000
+    # Lets `fenliu serve` listen beyond loopback with no admin token (admin calls stay loopback-only).
+    allow_open_admin: bool = False
     max_policy_bytes: int = YamlLimits.max_bytes
     max_yaml_depth: int = YamlLimits.max_depth
     max_yaml_nodes: int = YamlLimits.max_nodes
@@ -30,6 +42,14 @@ class Settings:
     simulation_max_conversations: int = 200_000
     simulation_time_limit_seconds: float = 600.0
     simulation_nice: int = 19
+
+    def __post_init__(self) -> None:
+        if self.decision_log_buyer not in BUYER_MODES:
+            raise ValueError(f"FENLIU_DECISION_LOG_BUYER={self.decision_log_buyer!r}: use one of {', '.join(BUYER_MODES)}")
+        if not 0.0 <= self.decision_log_sample <= 1.0:
+            raise ValueError(f"FENLIU_DECISION_LOG_SAMPLE={self.decision_log_sample}: a fraction from 0 to 1")
+        if self.decision_log_buffer < 1:
+            raise ValueError(f"FENLIU_DECISION_LOG_BUFFER={self.decision_log_buffer}: at least 1 line")
 
     @property
     def yaml_limits(self) -> YamlLimits:

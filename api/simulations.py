@@ -16,7 +16,8 @@ from flask import Blueprint, Flask, current_app, jsonify, request, url_for
 from fenliu.engine.simulation.jobs import JobLimits, JobQueueFull, SimulationJobs
 
 from .bodies import json_body
-from .endpoints import _service, _unavailable, admin_refusal
+from .admin import admin_only
+from .endpoints import _service, _unavailable
 from .errors import ApiError
 from .settings import Settings
 
@@ -68,11 +69,9 @@ def _jobs() -> SimulationJobs:
 
 
 @bp.post("/v1/simulations")
+@admin_only
 def create_simulation():
     service = _service()
-    refusal = admin_refusal(service)
-    if refusal is not None:
-        return refusal
     names = _policy_names()
     files = {}
     for name in names:
@@ -92,18 +91,14 @@ def create_simulation():
 
 
 @bp.get("/v1/simulations/<job_id>")
+@admin_only
 def show_simulation(job_id: str):
-    refusal = admin_refusal(_service())
-    if refusal is not None:
-        return refusal
     return jsonify(_known(_jobs().status(job_id), job_id))
 
 
 @bp.delete("/v1/simulations/<job_id>")
+@admin_only
 def cancel_simulation(job_id: str):
-    refusal = admin_refusal(_service())
-    if refusal is not None:
-        return refusal
     return jsonify(_known(_jobs().cancel(job_id), job_id))
 
 

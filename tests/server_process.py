@@ -47,14 +47,15 @@ def free_port() -> int:
 
 
 class RunningServer:
-    def __init__(self, rules_dir: Path, log_path: Path | str, *, workers: int = 2, env: dict[str, str] | None = None) -> None:
+    def __init__(self, rules_dir: Path, log_path: Path | str, *, workers: int = 2, env: dict[str, str] | None = None,
+                 args: tuple[str, ...] = ()) -> None:
         """`log_path` receives the server's output; `/dev/full` makes every log write fail."""
         self.rules_dir = rules_dir
         self.log_path = Path(log_path)
         self.workers = workers
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        command = [str(FENLIU), "serve", "--rules", str(rules_dir), "--port", str(self.port), "--workers", str(workers)]
+        command = [str(FENLIU), "serve", "--rules", str(rules_dir), "--port", str(self.port), "--workers", str(workers), *args]
         with open(log_path, "wb") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                                             env={**os.environ, **(env or {})}, start_new_session=True)
@@ -82,6 +83,9 @@ class RunningServer:
 
     def url(self, path: str) -> str:
         return self.base + path
+
+    def log_lines(self) -> list[str]:
+        return self.log().splitlines()
 
     def log(self) -> str:
         if not self.log_path.is_file():

@@ -8,6 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from fenliu.api import decision_log
 from fenliu.api.app import create_app
 from fenliu.api.openapi import openapi_document
 from fenliu.api.settings import Settings
@@ -227,13 +228,23 @@ def test_health_and_readiness(client):
     assert client.get("/readyz").status_code == 200
 
 
-def test_not_ready_while_a_policy_has_never_loaded(rules_dir):
+def test_a_file_that_never_loaded_is_reported_but_the_good_policies_stay_ready(rules_dir):
     (rules_dir / "broken.yaml").write_text("name: broken\n", encoding="utf-8")
     app = _app(rules_dir)
     client = app.test_client()
     response = client.get("/readyz")
-    assert response.status_code == 503 and response.get_json()["waiting_for"] == ["broken"]
+    assert response.status_code == 200
+    assert response.get_json()["failed"] == ["broken"] and "kuaishou" in response.get_json()["serving"]
     _error_shape(_evaluate(client, route([agent("a1")]), name="broken"), 503, "policy_unavailable")
+    app.extensions["fenliu"].registry.close()
+
+
+def test_not_ready_while_no_policy_serves(rules_dir):
+    for path in rules_dir.glob("*.yaml"):
+        path.write_text("name: broken\n", encoding="utf-8")
+    app = _app(rules_dir)
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503 and response.get_json()["serving"] == []
     app.extensions["fenliu"].registry.close()
 
 
@@ -249,10 +260,12 @@ def test_metrics_count_requests_decisions_and_policies(client):
 def test_every_decision_is_one_json_log_line_without_the_request(client, caplog):
     with caplog.at_level("INFO", logger="fenliu.decisions"):
         _evaluate(client, route([agent("a1")]))
+        decision_log.wait_written()
     lines = [json.loads(record.getMessage()) for record in caplog.records if record.name == "fenliu.decisions"]
     assert lines, "no decision line logged"
     line = lines[-1]
-    assert set(line) == {"time", "decision_id", "policy", "sha256", "event", "action", "rule", "agent", "latency_us"}
+    assert set(line) == {"time", "decision_id", "policy", "sha256", "event", "action", "rule", "agent", "latency_us", "buyer"}
+    assert line["buyer"].startswith("sha256:") and line["buyer"] != "b1"
     assert line["agent"] == "a1" and line["event"] == "route"
 
 

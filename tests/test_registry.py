@@ -162,3 +162,12 @@ def test_a_fault_of_the_loader_costs_that_file_only(registry, rules_dir, monkeyp
     assert registry.entry("kuaishou").status == "stale" and _version(registry) == "2026.11.1"
     assert registry.entry("taobao").status == "failed"
     assert {item["file"] for item in report.rejected} == {str(rules_dir / "kuaishou.yaml"), str(rules_dir / "taobao.yaml")}
+
+
+def test_a_file_gone_between_listing_and_reading_is_not_a_rejection(registry, rules_dir, monkeypatch):
+    """The directory moved away mid-refresh (a deploy swapping it) must not mark policies stale."""
+    listed = registry._policy_files()
+    monkeypatch.setattr(registry, "_policy_files", lambda: listed)
+    (rules_dir / "kuaishou.yaml").unlink()
+    report = registry.refresh()
+    assert report.rejected == [] and registry.entry("kuaishou").status == "active"

@@ -179,8 +179,10 @@ def test_clients_see_no_failure_while_the_policy_is_rewritten_20_times(server, r
 
 @pytest.fixture(scope="module")
 def slow_poll_server(tmp_path_factory):
-    """A server that would not notice an edit for an hour on its own: only forced reloads count."""
-    running = RunningServer(copy_of_shipped_rules(tmp_path_factory.mktemp("forced")), tmp_path_factory.mktemp("log") / "server.log", env={"FENLIU_POLL_SECONDS": "3600"})
+    """A server that would not notice an edit for an hour on its own (no filesystem events, a poll
+    an hour apart): only forced reloads count."""
+    running = RunningServer(copy_of_shipped_rules(tmp_path_factory.mktemp("forced")), tmp_path_factory.mktemp("log") / "server.log",
+                            env={"FENLIU_POLL_SECONDS": "3600", "FENLIU_WATCH_EVENTS": "false"})
     yield running
     running.stop()
 
