@@ -26,7 +26,8 @@ import uuid
 from pathlib import Path
 from typing import TypeAlias
 
-from watchdog.events import FileClosedEvent, FileMovedEvent, FileSystemEvent, FileSystemEventHandler
+from watchdog.events import (EVENT_TYPE_CLOSED_NO_WRITE, EVENT_TYPE_MODIFIED, EVENT_TYPE_OPENED, FileClosedEvent,
+                             FileMovedEvent, FileSystemEvent, FileSystemEventHandler)
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
@@ -81,6 +82,9 @@ class Watcher:
 
     def on_event(self, event: FileSystemEvent) -> None:
         """Called by the observer thread: read a changed policy now, before it can change again."""
+        if event.event_type in _NO_CHANGE:
+            # Reading a file is an event too: reacting to it would make every refresh cause the next.
+            return
         path = event.dest_path if isinstance(event, FileMovedEvent) else event.src_path
         name = os.path.basename(os.fsdecode(path))
         if not event.is_directory and is_policy_file(name) and isinstance(event, (FileMovedEvent, FileClosedEvent)):
@@ -160,6 +164,10 @@ def _without_repeats(changes: list[Change]) -> list[Change]:
         if not kept or kept[-1] != change:
             kept.append(change)
     return kept
+
+
+# Opening or reading changes nothing; a write in place is followed by its close, which is read.
+_NO_CHANGE = frozenset({EVENT_TYPE_OPENED, EVENT_TYPE_CLOSED_NO_WRITE, EVENT_TYPE_MODIFIED})
 
 
 class _Forward(FileSystemEventHandler):
