@@ -3,7 +3,7 @@ the caller wrote `now` in, so one instant falls in one hour (23:30+08:00 and 15:
 from __future__ import annotations
 
 import re
-from datetime import timedelta, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -29,3 +29,12 @@ def shop_timezone(name: str) -> tuple[tzinfo, str | None]:
     except (ZoneInfoNotFoundError, ValueError):
         return timezone.utc, (f"unknown time zone `{name}`: write an IANA name such as Asia/Shanghai or an offset "
                               f"such as +08:00{did_you_mean(name, sorted(available_timezones()))}")
+
+
+def shop_local(moment: datetime, zone: tzinfo) -> datetime:
+    """`moment` on the shop's clock; one past the calendar's end there (9999-12-31T23:59Z at +08:00)
+    keeps the caller's offset rather than failing the request."""
+    try:
+        return moment.astimezone(zone)
+    except OverflowError:
+        return moment

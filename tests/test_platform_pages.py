@@ -259,9 +259,10 @@ def test_switch_offline_auto_assignment_off_leaves_offline_messages_waiting(edit
 
 # The language: new events are checked like the others -----------------------------------------------
 
-def test_an_unknown_event_in_on_is_reported_with_a_suggestion():
-    text = (RULES / "kuaishou.yaml").read_text(encoding="utf-8").replace("on: manual_assign\n    then: allow",
-                                                                         "on: manual_asign\n    then: allow")
+def test_an_unknown_event_is_reported_with_a_suggestion():
+    shipped = (RULES / "kuaishou.yaml").read_text(encoding="utf-8")
+    text = shipped.replace("event: manual_assign\n    then: allow", "event: manual_asign\n    then: allow")
+    assert text != shipped
     with pytest.raises(PolicyError) as raised:
         parse_policy(text, "kuaishou.yaml")
     assert "manual_assign" in str(raised.value)
@@ -275,9 +276,11 @@ def test_an_action_of_another_event_is_refused_naming_the_right_ones():
 
 
 def test_login_facts_are_checked_with_a_suggestion():
-    text = (RULES / "douyin.yaml").read_text(encoding="utf-8").replace(
-        "    on: login\n    then:\n      set_status: {status: last}",
-        "    on: login\n    when: {fact: login.last_statu, eq: break}\n    then:\n      set_status: {status: last}")
+    shipped = (RULES / "douyin.yaml").read_text(encoding="utf-8")
+    text = shipped.replace(
+        "    event: login\n    then:\n      set_status: {status: last}",
+        "    event: login\n    when: {fact: login.last_statu, eq: break}\n    then:\n      set_status: {status: last}")
+    assert text != shipped
     with pytest.raises(PolicyError) as raised:
         parse_policy(text, "douyin.yaml")
     assert "did you mean `login.last_status`" in str(raised.value)

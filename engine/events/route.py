@@ -10,6 +10,7 @@ from ..facts import (
 from ..model import Action, PolicyDocument
 from ..request import ENTRIES, Agent, Reader, read_agents, read_conversation, read_customer
 from ..roster import Capacity, choose
+from ..shop_time import shop_local
 from .base import Decision, FallThrough, Situation
 
 NAME = "route"
@@ -61,7 +62,7 @@ def read(data: dict, policy: PolicyDocument) -> Situation:
         (g for g in policy.groups if g.serves(conversation.entry, conversation.category, customer.tags)), None
     )
 
-    local = now.astimezone(policy.timezone)
+    local = shop_local(now, policy.timezone)
     facts: dict[str, Any] = {
         "conversation.entry": conversation.entry,
         "conversation.to_main": conversation.to_main,
