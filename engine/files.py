@@ -1,7 +1,7 @@
 """Which files in a rules directory are policies and which are their tests: one definition for all."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 import os
 from pathlib import Path
 
@@ -28,28 +28,25 @@ def policy_name(path: Path) -> str:
     return path.name[: -len(POLICY_SUFFIX)]
 
 
-def policy_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Policy files named directly, or found in directories (not their subdirectories)."""
+def _named_or_found(paths: Iterable[str | Path], wanted: Callable[[str], bool]) -> list[Path]:
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(sorted(p for p in path.iterdir() if is_policy_file(p.name)))
+            found.extend(sorted(entry for entry in path.iterdir() if wanted(entry.name)))
         else:
             found.append(path)
     return found
+
+
+def policy_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Policy files named directly, or found in directories (not their subdirectories)."""
+    return _named_or_found(paths, is_policy_file)
 
 
 def test_files(paths: Iterable[str | Path]) -> list[Path]:
     """Test files named directly, or every `*.test.yaml` in directories (not their subdirectories)."""
-    found: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found.extend(sorted(p for p in path.iterdir() if is_test_file(p.name)))
-        else:
-            found.append(path)
-    return found
+    return _named_or_found(paths, is_test_file)
 
 
 def copy_examples(destination: Path) -> list[Path]:
