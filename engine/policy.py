@@ -14,7 +14,7 @@ from . import jsonio
 from .compiler import FieldTable, LimitExceeded, compile_condition, leaf_expressions
 from .durable import EngineError, RuleMatcher
 from .errors import PolicyError, PolicyIssue, RequestError, RequestIssue
-from .events import EVENTS, Decision, EventKind, FallThrough
+from .events import EVENTS, Decision, EventKind, FallThrough, Situation
 from .explain import Leaves, explain_condition
 from .loader import parse_policy
 from .memo import MatchMemo
@@ -34,6 +34,14 @@ class CompiledEvent:
     table: FieldTable
     matcher: RuleMatcher
     memo: MatchMemo
+
+    def post(self, situation: Situation) -> dict:
+        """Step 2: the facts these rules test, under the short keys the ruleset was compiled with."""
+        return self.table.post(situation.facts)
+
+    def matching(self, posted: dict) -> set[int]:
+        """Step 3: the ranks of the rules whose conditions hold (the memo asks durable_rules on a miss)."""
+        return set(self.memo.matching(posted))
 
 
 class Policy:
@@ -95,40 +103,55 @@ class Policy:
             event.matcher.close()
 
     def evaluate(self, request: Any, *, explain: bool = False) -> dict:
-        """Decide one request of any event; raises RequestError naming each bad field."""
-        kind = _event_of(request)
-        situation = kind.read(request, self.document)
+        """Decide one request of any event; raises RequestError naming each bad field.
+
+        The steps below are the whole decision, in order; `bench/stages.py` times each one."""
+        kind, situation = self.situate(request)
         compiled = self._events.get(kind.name)
-        trace: list[dict] = []
-        decision: Decision | None = None
-        rule_id = "default"
+        trace: list[dict] | None = [] if explain else None
+        decision, rule_id = None, "default"
         if compiled is not None:
-            posted = compiled.table.post(situation.facts)
-            matched = set(compiled.memo.matching(posted))
-            for rank, rule in enumerate(compiled.rules):
-                if rank not in matched:
-                    if explain:
-                        reason = explain_condition(compiled.leaves[rank], posted, situation.facts)
-                        trace.append(_step(rule, False, reason))
-                    continue
-                outcome = kind.carry_out(rule.then, situation, self.document)
-                if isinstance(outcome, FallThrough):
+            posted = compiled.post(situation)
+            decision, rule_id = self.carry_out(compiled, situation, posted, compiled.matching(posted), trace)
+        envelope = self.envelope(kind, decision, rule_id)
+        if trace is not None:
+            envelope["trace"] = self._with_disabled(kind.name, trace)
+        return envelope
+
+    def situate(self, request: Any) -> tuple[EventKind, Situation]:
+        """Step 1: the request read and checked, and the facts its event derives from it."""
+        kind = _event_of(request)
+        return kind, kind.read(request, self.document)
+
+    def carry_out(self, compiled: CompiledEvent, situation: Situation, posted: dict, matched: set[int],
+                  trace: list[dict] | None = None) -> tuple[Decision | None, str]:
+        """Step 4: the matching rules' actions in priority order until one can be carried out."""
+        for rank, rule in enumerate(compiled.rules):
+            if rank not in matched:
+                if trace is not None:
+                    reason = explain_condition(compiled.leaves[rank], posted, situation.facts)
+                    trace.append(_step(rule, False, reason))
+                continue
+            outcome = compiled.kind.carry_out(rule.then, situation, self.document)
+            if isinstance(outcome, FallThrough):
+                if trace is not None:
                     trace.append(_step(rule, True, f"fell through: {outcome.reason}"))
-                    continue
-                decision, rule_id = outcome, rule.id
+                continue
+            if trace is not None:
                 trace.append(_step(rule, True, "decided"))
-                break
+            return outcome, rule.id
+        return None, "default"
+
+    def envelope(self, kind: EventKind, decision: Decision | None, rule_id: str) -> dict:
+        """Step 5: the answer as the caller receives it."""
         fields = dict(decision.fields) if decision else {**kind.fallback, "reason": "no rule decided"}
         fields["rule"] = rule_id
-        envelope = {
+        return {
             "decision": fields,
             "warnings": list(decision.warnings) if decision else [],
             "policy": {"name": self.name, "version": self.version, "sha256": self.sha256},
             "decision_id": uuid.uuid4().hex,
         }
-        if explain:
-            envelope["trace"] = self._with_disabled(kind.name, trace)
-        return envelope
 
     def evaluate_json(self, body: bytes | str, *, explain: bool = False) -> bytes:
         """`evaluate`, bytes to bytes: the body decoded once, the envelope encoded once."""

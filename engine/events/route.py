@@ -2,13 +2,17 @@
 derives the facts they test and carries out the chosen action against the roster."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ..facts import (
     COUNTERS, FactSpec, agent_specs, counter_specs, group_fact_spec, put_agent, put_counters, specs,
 )
 from ..model import Action, PolicyDocument
-from ..request import ENTRIES, Agent, Reader, read_agents, read_conversation, read_customer
+from ..request import (
+    ENTRIES, Agent, Conversation, Customer, Reader, read_agents, read_conversation, read_customer,
+)
 from ..roster import Capacity, choose
 from ..shop_time import shop_local
 from .base import Decision, FallThrough, Situation
@@ -45,7 +49,16 @@ def fact_spec(name: str, policy_groups: tuple) -> FactSpec | None:
     return FACTS.get(name) or group_fact_spec(name, policy_groups)
 
 
-def read(data: dict, policy: PolicyDocument) -> Situation:
+@dataclass(frozen=True)
+class RouteRequest:
+    now: datetime
+    conversation: Conversation
+    customer: Customer
+    agents: tuple[Agent, ...]
+
+
+def read_request(data: dict) -> RouteRequest:
+    """The request checked and typed; raises RequestError naming every bad field."""
     reader = Reader()
     reader.unknown_keys(data, ("event", "now", "conversation", "customer", "agents"), "")
     now = reader.required(data, "now", "", reader.timestamp, None)
@@ -53,7 +66,12 @@ def read(data: dict, policy: PolicyDocument) -> Situation:
     customer = read_customer(reader, data.get("customer", {}), now)
     agents = read_agents(reader, data)
     reader.raise_if_failed()
+    return RouteRequest(now, conversation, customer, agents)
 
+
+def read(data: dict, policy: PolicyDocument) -> Situation:
+    typed = read_request(data)
+    now, conversation, customer, agents = typed.now, typed.conversation, typed.customer, typed.agents
     capacity = Capacity(policy.params.capacity.max)
     by_id = {agent.id: agent for agent in agents}
     last_agent = by_id.get(customer.last_agent.agent_id) if customer.last_agent else None
