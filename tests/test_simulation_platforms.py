@@ -96,3 +96,32 @@ def test_b1_without_login_rules_the_roster_status_applies_at_login(policies):
     kpis = kpis_of(trace, roster, policies["kuaishou"], drain_hours=2)
     assert kpis["decisions"]["login"] == 0
     assert kpis["conversations"]["assigned_at_once"] == 2
+
+
+def test_b17_kuaishou_auto_reply_counts_as_the_last_message_and_closes_an_unanswered_conversation(policies):
+    """000「若最后一条消息是客服回复或系统自动回复的,且距离最后一条消息20分钟内买家没有再发新消息,系统会将会话
+    自动关闭」: the shop's auto-reply at 10:00:05 is the last message; with the agent's answer 30 minutes away,
+    the conversation closes automatically at 10:20:05, never answered. Without the auto-reply the agent
+    answers at 10:30 and the automatic close comes 20 minutes after that answer."""
+    trace = [{"at": at("10:00:00"), "customer": "b1"}]
+    roster = {"agents": [{"id": "a1", "max_sessions": 5}]}
+    slow = replace(CLOCKWORK, reply_median_seconds=1800, manual_close_share=0.0)
+    with_auto_reply = kpis_of(trace, roster, policies["kuaishou"], replace(slow, auto_reply_seconds=5))
+    assert with_auto_reply["closed"]["auto"] == 1 and with_auto_reply["closed"]["auto_replies"] == 1
+    assert with_auto_reply["ended_at"] == at("10:20:05")
+    assert with_auto_reply["reply_rate"]["on_time"] == 0
+
+    without = kpis_of(trace, roster, policies["kuaishou"], slow)
+    assert without["closed"]["auto"] == 1 and without["closed"]["auto_replies"] == 0
+    assert without["ended_at"] == at("10:50:00")
+
+
+def test_b17_an_auto_reply_does_not_stop_the_agents_answer_or_count_for_the_rate(policies):
+    """000「…系统自动回复的…」: the auto-reply at 10:00:05 is not a human answer; the agent's answer at 10:01:00
+    still comes and is the one the 3-minute rate counts (B19)."""
+    trace = [{"at": at("10:00:00"), "customer": "b1"}]
+    roster = {"agents": [{"id": "a1", "max_sessions": 5}]}
+    kpis = kpis_of(trace, roster, policies["kuaishou"], replace(CLOCKWORK, auto_reply_seconds=5))
+    assert kpis["closed"]["auto_replies"] == 1
+    assert kpis["reply_rate"]["on_time"] == 1 and kpis["closed"]["manual"] == 1
+    assert kpis["ended_at"] == at("10:01:10")

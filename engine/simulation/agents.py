@@ -42,6 +42,7 @@ class Behaviour:
     patience_median_seconds: float | None = None
     patience_distribution: str = "exponential"
     patience_sigma: float = 1.0
+    auto_reply_seconds: float | None = None
 
     def reply_delay(self, active: int, speed: float, luck: float) -> float:
         return self.reply_median_seconds * (1 + self.reply_load_factor * max(0, active - 1)) * speed * luck
@@ -54,6 +55,7 @@ _LIMITS = {
     "reply_median_seconds": (0.0, 3600.0), "reply_load_factor": (0.0, 10.0), "reply_sigma": (0.0, 3.0),
     "manual_close_share": (0.0, 1.0), "wrap_up_median_seconds": (0.0, 3600.0), "wrap_up_sigma": (0.0, 3.0),
     "patience_median_seconds": (1.0, 86400.0), "patience_sigma": (0.0, 3.0),
+    "auto_reply_seconds": (0.0, 3600.0),
 }
 DISTRIBUTIONS = ("lognormal", "exponential")
 

@@ -16,6 +16,10 @@ What the platform does between decisions, following the domain:
   in (Douyin: online at a first login, the last status at a re-login), whatever the roster names;
 - the automatic close is checked the policy's `auto_close_minutes` after the agent's last
   message, and again every few minutes while the policy keeps it open (B17);
+- with `auto_reply_seconds` set, the shop's auto-reply answers a buyer message no agent has
+  answered by then: it is the last message (`from: system`) for the close rules, so an
+  unanswered conversation can close automatically (Kuaishou, B17), yet the buyer still waits
+  for a human answer, which alone counts for the reply rate;
 - a buyer in the queue pool gives up when its patience runs out before an agent takes it.
 
 Requests list the agents who are logged in, plus the main account and the buyer's last agent
@@ -40,7 +44,7 @@ from .trace import Arrival
 
 # Event kinds. Events at the same instant run in the order they were planned, before any arrival.
 CHANGE, REPLY, BUYER, CLOSE, AUTO_CLOSE, SAMPLE = range(6)
-GIVE_UP = 6
+GIVE_UP, AUTO_REPLY = 6, 7
 OFFLINE = "offline"
 CACHE = "cache:"  # an agent's own message cache (B20) is the queue `cache:<agent id>`
 AUTO_CLOSE_RECHECK = 300.0
@@ -137,6 +141,7 @@ class Outcome:
     transfers: int
     after_close: int
     abandoned: int = 0
+    auto_replies: int = 0
 
 
 class Shop:
@@ -188,6 +193,7 @@ class Shop:
         self.rejected: list[dict] = []
         self.samples: list[tuple[float, int, int, int, tuple[float | None, ...]]] = []
         self.expired = self.refused = self.transfers = self.after_close = self.abandoned = 0
+        self.auto_replies = 0
 
     # ---- the loop ------------------------------------------------------------------------
 
@@ -199,7 +205,7 @@ class Shop:
         self._push(0.0, SAMPLE, 0)
         handlers = {CHANGE: self._on_change, REPLY: self._on_reply, BUYER: self._on_buyer,
                     CLOSE: self._on_close_attempt, AUTO_CLOSE: self._on_auto_close, SAMPLE: self._on_sample,
-                    GIVE_UP: self._on_give_up}
+                    GIVE_UP: self._on_give_up, AUTO_REPLY: self._on_auto_reply}
         conversations, heap = self.conversations, self.heap
         arrived, total = 0, len(conversations)
         steps = 0
@@ -228,7 +234,7 @@ class Shop:
             self.progress(1.0)
         return Outcome(self.start, self.now, self.zone, self.sla, conversations, self.agents, self.samples,
                        self.decisions, self.warnings, self.rejected, self.expired, self.refused, self.transfers,
-                       self.after_close, self.abandoned)
+                       self.after_close, self.abandoned, self.auto_replies)
 
     def _push(self, at: float, kind: int, a: int, b: int = 0) -> None:
         self.seq += 1
@@ -343,7 +349,7 @@ class Shop:
         agent.peak_active = max(agent.peak_active, len(agent.conversations))
         agent.last_assigned = self._iso(self.now) if self.round_robin else None
         agent.cached = None
-        if conversation.last_from == "customer":
+        if conversation.last_from != "agent":
             self._schedule_reply(index, agent)
 
     def _schedule_reply(self, index: int, agent: AgentState) -> None:
@@ -355,6 +361,9 @@ class Shop:
         delay = self.behaviour.reply_delay(len(agent.conversations), agent.speed, luck)
         conversation.reply_token += 1
         self._push(self.now + delay, REPLY, index, conversation.reply_token)
+        auto_reply = self.behaviour.auto_reply_seconds
+        if auto_reply is not None and conversation.last_from == "customer" and auto_reply < delay:
+            self._push(self.now + auto_reply, AUTO_REPLY, index, conversation.messages)
 
     # ---- the conversation ----------------------------------------------------------------
 
@@ -362,7 +371,7 @@ class Shop:
         conversation = self.conversations[index]
         agent = conversation.agent
         # A reply planned before a transfer or a log-out is void: the token moved on when it was replanned.
-        if conversation.state != "open" or token != conversation.reply_token or conversation.last_from != "customer":
+        if conversation.state != "open" or token != conversation.reply_token or conversation.last_from == "agent":
             return
         if agent is None or not agent.logged_in:
             if agent is not None:
@@ -393,6 +402,15 @@ class Shop:
         conversation.messages += 1
         conversation.last_from, conversation.last_at = "customer", self.now
         self._schedule_reply(index, conversation.agent)
+
+    def _on_auto_reply(self, index: int, messages: int) -> None:
+        """The shop's auto-reply: the last message for the close rules, not an answer for the rate."""
+        conversation = self.conversations[index]
+        if conversation.state != "open" or messages != conversation.messages or conversation.last_from != "customer":
+            return
+        self.auto_replies += 1
+        conversation.last_from, conversation.last_at = "system", self.now
+        self._push(self.now + self.auto_close, AUTO_CLOSE, index, messages)
 
     def _close_request(self, conversation: ConversationState, manual: bool) -> dict:
         return {"event": "close", "now": self._iso(self.now), "manual": manual,
