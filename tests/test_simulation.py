@@ -78,7 +78,7 @@ def test_b19_shop_and_agent_rates_queue_wait_and_auto_close_computed_by_hand(kua
     agents = {agent["id"]: agent for agent in kpis["agents"]}
     assert (agents["a1"]["on_time"], agents["a1"]["conversations"]) == (1, 1)
     assert (agents["a2"]["on_time"], agents["a2"]["conversations"]) == (2, 2)
-    assert kpis["closed"] == {"manual": 0, "auto": 3, "manual_refused": 0}
+    assert kpis["closed"] == {"manual": 0, "auto": 3, "manual_refused": 0, "auto_replies": 0}
     # b1 closes 20 min after its second answer (150 s), b3 20 min after its answer (1330 s).
     assert kpis["ended_at"] == at("09:42:10")
     assert kpis["decisions"]["route"] == 3 and kpis["decisions"]["dequeue"] == 1
@@ -92,7 +92,7 @@ def test_b17_manual_close_refused_while_the_buyer_waits_then_accepted(kuaishou):
     behaviour = replace(CLOCKWORK, manual_close_share=1.0, wrap_up_median_seconds=10)
     trace = [{"at": at("10:00:00"), "customer": "b1", "follow_ups": [5]}]
     kpis = simulate(trace, {"agents": [{"id": "a1"}]}, [kuaishou], behaviour)["runs"][0]["kpis"]
-    assert kpis["closed"] == {"manual": 1, "auto": 0, "manual_refused": 1}
+    assert kpis["closed"] == {"manual": 1, "auto": 0, "manual_refused": 1, "auto_replies": 0}
     assert kpis["ended_at"] == at("10:02:15")  # answers at 60 s and 125 s, closed at 135 s
 
 
