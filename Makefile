@@ -37,6 +37,7 @@ check: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run_all
 	$(BIN)/python bench/simulate_day.py
+	$(BIN)/python bench/batch_scaling.py
 	$(BIN)/python -m bench.run_all --render-only
 
 # Longer fuzzing of the running service from its OpenAPI than `make test` does (not CI).

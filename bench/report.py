@@ -78,6 +78,25 @@ FIXES = [
 ]
 
 
+def _batch_scaling(batch: dict | None) -> list[str]:
+    lines = ["## 8. Batch scaling", ""]
+    if not batch:
+        return lines + ["Not measured: run `.venv/bin/python bench/batch_scaling.py` (part of `make bench`).", ""]
+    load = ", ".join(f"{value:.1f}" for value in batch["load_average"])
+    return lines + [
+        f"`bench/batch_scaling.py`: {batch['shop_days']} generated shop-days ({batch['conversations']:,} conversations, "
+        f"{batch['agents']} agents each) through `run_tasks`, as `fenliu simulate batch` runs them, on 1 to "
+        f"{batch['cores']} local processes; identical results checked; load average {load} when it ended. "
+        "Goal: near-linear in cores.",
+        "",
+        "| processes | seconds | shop-days per minute | speed-up | per process |",
+        "|---:|---:|---:|---:|---:|",
+        *(f"| {run['workers']} | {run['seconds']:.1f} | {run['shop_days_per_minute']:,} | {run['speedup']:.2f}x | "
+          f"{run['efficiency']:.0%} |" for run in batch["runs"]),
+        "",
+    ]
+
+
 def _simulation(day: dict | None) -> list[str]:
     lines = ["## 7. Simulation speed", ""]
     if not day:
@@ -497,6 +516,7 @@ def render(results: dict, machine: dict, commands: list[str], seconds: float) ->
     if missed and results.get("profiles"):
         lines += _profiles(results, missed)
     lines += _simulation(results.get("simulation"))
+    lines += _batch_scaling(results.get("batch_scaling"))
     lines += _before_after(found)
     lines += [
         "## Machine",
@@ -517,6 +537,7 @@ def render(results: dict, machine: dict, commands: list[str], seconds: float) ->
         "```sh",
         *commands,
         ".venv/bin/python bench/simulate_day.py     # writes bench/results/simulate_day.json",
+        ".venv/bin/python bench/batch_scaling.py    # writes bench/results/batch_scaling.json",
         ".venv/bin/python -m bench.run_all --render-only",
         "```",
         "",

@@ -100,9 +100,9 @@ def draw(results: dict) -> None:
 def _render(run: dict, output: Path) -> None:
     results = {name: json.loads((RESULTS / f"{name}.json").read_text())
                for name in (RESULT_NAMES.get(part, part) for part in PARTS)}
-    simulation = RESULTS / "simulate_day.json"
-    if simulation.is_file():
-        results["simulation"] = json.loads(simulation.read_text())
+    for key, name in (("simulation", "simulate_day.json"), ("batch_scaling", "batch_scaling.json")):
+        if (RESULTS / name).is_file():
+            results[key] = json.loads((RESULTS / name).read_text())
     draw(results)
     output.write_text(render(results, run["machine"], run["commands"], run["seconds"]))
 
