@@ -14,7 +14,7 @@ from . import jsonio
 from .compiler import FieldTable, LimitExceeded, compile_condition, leaf_expressions
 from .durable import EngineError, RuleMatcher
 from .errors import PolicyError, PolicyIssue, RequestError, RequestIssue
-from .events import EVENTS, Decision, EventKind, FallThrough, Situation
+from .events import EVENTS, Decision, EventKind, FallThrough, Situation, decode_typed
 from .explain import Leaves, explain_condition
 from .loader import parse_policy
 from .memo import MatchMemo
@@ -107,6 +107,9 @@ class Policy:
 
         The steps below are the whole decision, in order; `bench/stages.py` times each one."""
         kind, situation = self.situate(request)
+        return self._decide(kind, situation, explain)
+
+    def _decide(self, kind: EventKind, situation: Situation, explain: bool) -> dict:
         compiled = self._events.get(kind.name)
         trace: list[dict] | None = [] if explain else None
         decision, rule_id = None, "default"
@@ -154,12 +157,17 @@ class Policy:
         }
 
     def evaluate_json(self, body: bytes | str, *, explain: bool = False) -> bytes:
-        """`evaluate`, bytes to bytes: the body decoded once, the envelope encoded once."""
+        """`evaluate`, bytes to bytes: the body decoded once (straight into typed structs when the
+        event has them and the body is well formed), the envelope encoded once."""
+        typed = decode_typed(body)
+        if typed is not None:
+            kind, request = typed
+            return jsonio.encode(self._decide(kind, kind.situate(request, self.document), explain))  # type: ignore[misc]
         try:
-            request = jsonio.decode(body)
+            decoded = jsonio.decode(body)
         except jsonio.MalformedJson as error:
             raise RequestError([RequestIssue("", str(error))]) from None
-        return jsonio.encode(self.evaluate(request, explain=explain))
+        return jsonio.encode(self.evaluate(decoded, explain=explain))
 
     def _with_disabled(self, event: str, trace: list[dict]) -> list[dict]:
         if any(rule.event == event for rule in self.document.builtins):

@@ -1,13 +1,13 @@
-"""Evaluate requests: checked field by field (every bad field named by its path) and turned into dataclasses.
+"""Evaluate requests: checked field by field (every bad field named by its path) and turned into typed structs.
 
-`schemas/request.schema.json` publishes the same contract; tests hold the two in agreement. The
-checks are written out here rather than run through jsonschema because they sit on the hot path
-of every decision and must name each field precisely.
+`schemas/request.schema.json` publishes the same contract; tests hold the two in agreement. A
+well-formed request (nearly every one) is decoded and checked straight into these structs by
+msgspec; when that fails, the careful `Reader` below reads it again, field by field, to name every
+bad field by its path, with a did-you-mean for unknown keys.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Callable, Literal, TypeVar
 
@@ -26,9 +26,9 @@ CLOCK_SKEW = timedelta(minutes=5)
 T = TypeVar("T")
 
 
-_Id = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID_LENGTH)]
-_Count = Annotated[int, msgspec.Meta(ge=0, lt=MAX_COUNT)]
-_Moment = Annotated[datetime, msgspec.Meta(tz=True)]
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID_LENGTH)]
+Count = Annotated[int, msgspec.Meta(ge=0, lt=MAX_COUNT)]
+Moment = Annotated[datetime, msgspec.Meta(tz=True)]
 
 
 class Agent(msgspec.Struct, forbid_unknown_fields=True):
@@ -36,14 +36,14 @@ class Agent(msgspec.Struct, forbid_unknown_fields=True):
     request, up to thousands of them) is checked and built in one call of msgspec's C code.
     Nothing changes an agent after it is read."""
 
-    id: _Id
+    id: Id
     status: Literal[STATUSES]  # type: ignore[valid-type]  # the one list of statuses, as a Literal
     role: Literal[ROLES] = "sub"  # type: ignore[valid-type]
     suspended: bool = False
-    max_sessions: _Count | None = None
-    active: _Count = 0
-    groups: tuple[_Id, ...] = ()
-    last_assigned_at: _Moment | None = None
+    max_sessions: Count | None = None
+    active: Count = 0
+    groups: tuple[Id, ...] = ()
+    last_assigned_at: Moment | None = None
 
     @property
     def logged_in(self) -> bool:
@@ -55,25 +55,22 @@ class Agent(msgspec.Struct, forbid_unknown_fields=True):
         return self.status in ("online", "invisible")
 
 
-@dataclass(frozen=True)
-class LastContact:
-    agent_id: str
-    at: datetime
+class LastContact(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    agent_id: Id = msgspec.field(name="id")
+    at: Moment
 
 
-@dataclass(frozen=True)
-class Customer:
-    id: str | None = None
+class Customer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    id: Id | None = None
     private_contact: bool = False
-    tags: tuple[str, ...] = ()
+    tags: tuple[Id, ...] = ()
     last_agent: LastContact | None = None
 
 
-@dataclass(frozen=True)
-class Conversation:
-    id: str | None = None
-    entry: str = "other"
-    category: str | None = None
+class Conversation(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    id: Id | None = None
+    entry: Literal[ENTRIES] = "other"  # type: ignore[valid-type]
+    category: Id | None = None
     to_main: bool = False
     internal: bool = False
 
@@ -215,6 +212,26 @@ def read_agents(reader: Reader, data: dict, *, required: bool = True) -> tuple[A
             reader.fail(f"agents[{index}].id", f"duplicates agents[{seen[agent.id]}].id `{agent.id}`")
         seen.setdefault(agent.id, index)
     return agents
+
+
+def first_duplicate(agents: tuple[Agent, ...]) -> str | None:
+    seen: set[str] = set()
+    for agent in agents:
+        if agent.id in seen:
+            return agent.id
+        seen.add(agent.id)
+    return None
+
+
+def settled_last_contact(customer: Customer, now: datetime) -> Customer | None:
+    """The customer with a last contact slightly after `now` (clock skew) taken as `now`; None when
+    it lies further ahead, which the careful reader refuses."""
+    last = customer.last_agent
+    if last is None or last.at <= now:
+        return customer
+    if last.at - now > CLOCK_SKEW:
+        return None
+    return msgspec.structs.replace(customer, last_agent=LastContact(last.agent_id, now))
 
 
 def well_formed_agents(raw: Any) -> tuple[Agent, ...] | None:

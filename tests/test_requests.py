@@ -153,3 +153,65 @@ def test_the_typed_agent_and_the_published_schema_take_the_same_agents(raw):
         assert published
     elif published:
         assert _integral_float_anywhere(raw) or _unchecked_format(raw)
+
+
+ROUTE_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-1, 2), st.just(2.0),
+                         st.sampled_from(["", "b1", "vip", "direct", "live", "x" * 257, NOW, "2026-11-23T10:03:00Z",
+                                          "2026-11-23T10:30:00Z", "2026-11-23", "2026-11-23T10:00:00"]),
+                         st.lists(st.sampled_from(["vip", "", 3]), max_size=2))
+CONVERSATION_KEYS = st.sampled_from(["id", "entry", "category", "to_main", "internal", "colour"])
+CUSTOMER_KEYS = st.sampled_from(["id", "private_contact", "tags", "colour"])
+LAST_AGENT = st.none() | st.fixed_dictionaries({"id": st.sampled_from(["a1", "", 7]), "at": ROUTE_VALUES})
+ROUTE_BODIES = st.builds(
+    lambda conversation, customer, last, agents, now, drop: {
+        key: value for key, value in {
+            "event": "route", "now": now, "conversation": conversation,
+            "customer": {**customer, **({} if last == "absent" else {"last_agent": last})}, "agents": agents,
+        }.items() if key != drop},
+    st.dictionaries(CONVERSATION_KEYS, ROUTE_VALUES, max_size=3),
+    st.dictionaries(CUSTOMER_KEYS, ROUTE_VALUES, max_size=3),
+    st.just("absent") | LAST_AGENT,
+    st.lists(st.sampled_from([agent("a1"), agent("a2", "break"), agent("a1", "offline"), {"id": ""}]), max_size=3),
+    st.sampled_from([NOW, "2026-11-23", 5]),
+    st.sampled_from([None, "now", "agents", "conversation", "customer"]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(ROUTE_BODIES)
+def test_typed_route_decoding_agrees_with_the_careful_reader(shipped, body):
+    """A route body decoded straight into typed structs is decided exactly as the careful reader
+    decides it, and a body the careful reader refuses is refused on the bytes path too, with the
+    same errors: the fast path may only take what the reader takes, and read it alike."""
+    policy = shipped["kuaishou"]
+    raw = json.dumps(body).encode("utf-8")
+    try:
+        expected = policy.evaluate(json.loads(raw))
+    except RequestError as refused:
+        with pytest.raises(RequestError) as caught:
+            policy.evaluate_json(raw)
+        assert caught.value.errors == refused.errors
+        return
+    answer = json.loads(policy.evaluate_json(raw))
+    assert {**answer, "decision_id": None} == {**expected, "decision_id": None}
+
+
+def test_only_route_bodies_decode_as_route_requests():
+    """The typed decoder is keyed on `event`: another event's body, however alike, goes the careful way."""
+    from fenliu.engine.events import decode_typed
+
+    body = route([agent("a1")])
+    assert decode_typed(json.dumps(body))[0].name == "route"
+    assert decode_typed(json.dumps({**body, "event": "dequeue"})) is None
+    assert decode_typed(json.dumps({k: v for k, v in body.items() if k != "event"})) is None
+
+
+def test_a_last_contact_within_clock_skew_is_taken_as_now_on_both_paths(shipped):
+    """Three minutes ahead of `now` is skew and counts as `now`; thirty minutes ahead is refused."""
+    policy = shipped["kuaishou"]
+    skewed = route([agent("a1")], last=("a1", "2026-11-23T10:03:00Z"))
+    assert json.loads(policy.evaluate_json(json.dumps(skewed)))["decision"] == policy.evaluate(skewed)["decision"]
+    ahead = route([agent("a1")], last=("a1", "2026-11-23T10:30:00Z"))
+    with pytest.raises(RequestError) as caught:
+        policy.evaluate_json(json.dumps(ahead))
+    assert caught.value.errors[0]["path"] == "customer.last_agent.at"

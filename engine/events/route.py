@@ -2,16 +2,17 @@
 derives the facts they test and carries out the chosen action against the roster."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
+
+import msgspec
 
 from ..facts import (
     COUNTERS, FactSpec, agent_specs, counter_specs, group_fact_spec, put_agent, put_counters, specs,
 )
 from ..model import Action, PolicyDocument
 from ..request import (
-    ENTRIES, Agent, Conversation, Customer, Reader, read_agents, read_conversation, read_customer,
+    ENTRIES, MAX_AGENTS, Agent, Conversation, Customer, Moment, Reader, first_duplicate, read_agents,
+    read_conversation, read_customer, settled_last_contact,
 )
 from ..roster import Capacity, choose
 from ..shop_time import shop_local
@@ -49,16 +50,34 @@ def fact_spec(name: str, policy_groups: tuple) -> FactSpec | None:
     return FACTS.get(name) or group_fact_spec(name, policy_groups)
 
 
-@dataclass(frozen=True)
-class RouteRequest:
-    now: datetime
-    conversation: Conversation
-    customer: Customer
-    agents: tuple[Agent, ...]
+class RouteRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    event: Literal["route"]
+    now: Moment
+    agents: Annotated[tuple[Agent, ...], msgspec.Meta(max_length=MAX_AGENTS)]
+    conversation: Conversation = msgspec.field(default_factory=Conversation)
+    customer: Customer = msgspec.field(default_factory=Customer)
+
+
+REQUEST = RouteRequest
+
+
+def checked(request: RouteRequest) -> RouteRequest | None:
+    """What msgspec cannot check of a decoded request: agent ids unique, the last contact not in
+    the future. None sends the request to the careful reader, which names the problem."""
+    customer = settled_last_contact(request.customer, request.now)
+    if customer is None or first_duplicate(request.agents) is not None:
+        return None
+    return request if customer is request.customer else msgspec.structs.replace(request, customer=customer)
 
 
 def read_request(data: dict) -> RouteRequest:
     """The request checked and typed; raises RequestError naming every bad field."""
+    try:
+        typed = checked(msgspec.convert(data, RouteRequest))
+    except msgspec.ValidationError:
+        typed = None
+    if typed is not None:
+        return typed
     reader = Reader()
     reader.unknown_keys(data, ("event", "now", "conversation", "customer", "agents"), "")
     now = reader.required(data, "now", "", reader.timestamp, None)
@@ -66,12 +85,16 @@ def read_request(data: dict) -> RouteRequest:
     customer = read_customer(reader, data.get("customer", {}), now)
     agents = read_agents(reader, data)
     reader.raise_if_failed()
-    return RouteRequest(now, conversation, customer, agents)
+    return RouteRequest(event=NAME, now=now, agents=agents, conversation=conversation, customer=customer)
 
 
 def read(data: dict, policy: PolicyDocument) -> Situation:
-    typed = read_request(data)
-    now, conversation, customer, agents = typed.now, typed.conversation, typed.customer, typed.agents
+    return situate(read_request(data), policy)
+
+
+def situate(request: RouteRequest, policy: PolicyDocument) -> Situation:
+    """The facts of a checked request."""
+    now, conversation, customer, agents = request.now, request.conversation, request.customer, request.agents
     capacity = Capacity(policy.params.capacity.max)
     by_id = {agent.id: agent for agent in agents}
     last_agent = by_id.get(customer.last_agent.agent_id) if customer.last_agent else None
@@ -107,7 +130,7 @@ def read(data: dict, policy: PolicyDocument) -> Situation:
             facts[f"group.{key}"] = facts[f"groups.{group.name}.{key}"]
 
     return Situation(
-        request=data,
+        request=request,
         facts=facts,
         extra={"agents": agents, "last_agent": last_agent, "main": main, "group": group,
                "capacity": capacity, "customer": customer, "now": now},
