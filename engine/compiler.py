@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .errors import FenliuError
 from .model import AllOf, AnyOf, Compare, Condition, Not
 
 # Limits of durable_rules 2.0.28 that hang or crash its C code; refused here with a clear error.
@@ -26,7 +27,7 @@ _DURABLE_OP = {"lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte"}
 Expression = dict[str, Any]
 
 
-class LimitExceeded(Exception):
+class LimitExceeded(FenliuError):
     """A policy past what the rule engine can safely hold; carries the condition to blame."""
 
     def __init__(self, compare: Compare | None, message: str) -> None:

@@ -26,6 +26,8 @@ from typing import Any
 
 import durable_rules_engine
 
+from .errors import EngineError
+
 GUARD_FIELD = "g"
 CATCH_ALL = "catch_all"
 CATCH_ALL_PRIORITY = 65535
@@ -35,10 +37,6 @@ CATCH_ALL_PRIORITY = 65535
 _ENGINE_LOCK = threading.RLock()
 _ruleset_numbers = itertools.count()
 _session_numbers = itertools.count()
-
-
-class EngineError(Exception):
-    """The rule engine refused a ruleset or a fact, or was used after being closed."""
 
 
 def _rule_name(rank: int) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from . import jsonio
 from .compiler import FieldTable, LimitExceeded, compile_condition, leaf_expressions
 from .durable import EngineError, RuleMatcher
-from .errors import PolicyError, PolicyIssue, RequestError, RequestIssue
+from .errors import Issue, PolicyError, RequestError, field_issue, file_issue
 from .events import EVENTS, Decision, EventKind, FallThrough
 from .explain import Leaves, explain_condition
 from .loader import parse_policy
@@ -37,7 +37,7 @@ class CompiledEvent:
 
 
 class Policy:
-    def __init__(self, document: PolicyDocument, warnings: list[PolicyIssue] | None = None) -> None:
+    def __init__(self, document: PolicyDocument, warnings: list[Issue] | None = None) -> None:
         self.document = document
         self.warnings = warnings or []
         self._events = self._compile(document)
@@ -56,7 +56,7 @@ class Policy:
 
     def _compile(self, document: PolicyDocument) -> dict[str, CompiledEvent]:
         compiled: dict[str, CompiledEvent] = {}
-        issues: list[PolicyIssue] = []
+        issues: list[Issue] = []
         for name, kind in EVENTS.items():
             rules = document.answering(name)
             if not rules:
@@ -69,13 +69,13 @@ class Policy:
                     leaves.append(_leaves(rule, table))
                 except LimitExceeded as error:
                     where = error.compare.where if error.compare else rule.where
-                    issues.append(PolicyIssue(where.file, where.line, where.column, f"rule `{rule.id}`: {error.message}"))
+                    issues.append(file_issue(where.file, where.line, where.column, f"rule `{rule.id}`: {error.message}"))
             if not issues:
                 try:
                     matcher = RuleMatcher(f"{document.name}.{name}", conditions)
                 except EngineError as error:
                     where = rules[0].where
-                    issues.append(PolicyIssue(where.file, where.line, where.column, f"`{name}` rules: {error}"))
+                    issues.append(file_issue(where.file, where.line, where.column, f"`{name}` rules: {error}"))
                     continue
                 compiled[name] = CompiledEvent(kind, rules, conditions, leaves, table, matcher,
                                                MatchMemo(matcher, conditions))
@@ -135,7 +135,7 @@ class Policy:
         try:
             request = jsonio.decode(body)
         except jsonio.MalformedJson as error:
-            raise RequestError([RequestIssue("", str(error))]) from None
+            raise RequestError([field_issue("", str(error))]) from None
         return jsonio.encode(self.evaluate(request, explain=explain))
 
     def _with_disabled(self, event: str, trace: list[dict]) -> list[dict]:
@@ -169,13 +169,14 @@ def _step(rule: Rule, held: bool, outcome: str) -> dict:
 
 def _event_of(request: Any) -> EventKind:
     if not isinstance(request, dict):
-        raise RequestError([RequestIssue("", "the request must be a JSON object")])
+        raise RequestError([field_issue("", "the request must be a JSON object")])
     name = request.get("event")
     if name is None:
-        raise RequestError([RequestIssue("event", f"is required: one of {', '.join(EVENTS)}")])
+        raise RequestError([field_issue("event", f"is required: one of {', '.join(EVENTS)}")])
     if not isinstance(name, str) or name not in EVENTS:
-        raise RequestError([RequestIssue("event", f"unknown event `{name}`{did_you_mean(str(name), EVENTS)}; "
-                                                  f"known: {', '.join(EVENTS)}")])
+        hint = did_you_mean(str(name), EVENTS)
+        raise RequestError([field_issue("event", f"unknown event `{name}`{hint}; known: {', '.join(EVENTS)}",
+                                        hint.suggestion)])
     return EVENTS[name]
 
 
@@ -187,6 +188,6 @@ def load_policy(path: str | Path, limits: YamlLimits = YamlLimits(), *, served_a
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise PolicyError([PolicyIssue(str(path), 1, 1, f"cannot read: {error.strerror or error}")]) from None
+        raise PolicyError([file_issue(str(path), 1, 1, f"cannot read: {error.strerror or error}")]) from None
     document, warnings = parse_policy(data, str(path), limits, served_as=served_as)
     return Policy(document, warnings)

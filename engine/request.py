@@ -13,8 +13,9 @@ from typing import Annotated, Any, Callable, Literal, TypeVar
 
 import msgspec
 
-from .errors import RequestError, RequestIssue
+from .errors import Issue, RequestError, field_issue
 from .model import STATUSES
+from .suggestions import Hint, did_you_mean
 
 ENTRIES = ("product_page", "order_page", "after_sales_page", "direct", "fan_group", "live", "other")
 ROLES = ("main", "sub")
@@ -82,10 +83,10 @@ class Reader:
     """Reads fields out of untrusted JSON, collecting one issue per bad field instead of stopping."""
 
     def __init__(self) -> None:
-        self.issues: list[RequestIssue] = []
+        self.issues: list[Issue] = []
 
-    def fail(self, path: str, message: str) -> None:
-        self.issues.append(RequestIssue(path, message))
+    def fail(self, path: str, message: str, hint: Hint = Hint()) -> None:
+        self.issues.append(field_issue(path, message, hint.suggestion))
 
     def obj(self, value: Any, path: str) -> dict:
         if isinstance(value, dict):
@@ -96,9 +97,8 @@ class Reader:
     def unknown_keys(self, data: dict, allowed: tuple[str, ...], path: str) -> None:
         for key in data:
             if key not in allowed:
-                from .suggestions import did_you_mean
-
-                self.fail(_join(path, key), f"unknown field{did_you_mean(key, allowed)}")
+                hint = did_you_mean(key, allowed)
+                self.fail(_join(path, key), f"unknown field{hint}", hint)
 
     def field(self, data: dict, key: str, path: str, check: Callable[[Any, str], T], default: T) -> T:
         if key not in data or (data[key] is None and default is None):

@@ -12,9 +12,10 @@ from typing import Any
 
 import yaml
 
-from .errors import PolicyError, PolicyIssue
+from .errors import Issue, PolicyError, file_issue
 
-Path = tuple[str | int, ...]
+# Where a value sits in a YAML document: the keys and indexes from the root (not a file path).
+NodePath = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)
@@ -30,10 +31,10 @@ class YamlDocument:
 
     file: str
     data: Any
-    value_marks: dict[Path, tuple[int, int]] = field(default_factory=dict)
-    key_marks: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    value_marks: dict[NodePath, tuple[int, int]] = field(default_factory=dict)
+    key_marks: dict[NodePath, tuple[int, int]] = field(default_factory=dict)
 
-    def position(self, path: Path, *, key: bool = False) -> tuple[int, int]:
+    def position(self, path: NodePath, *, key: bool = False) -> tuple[int, int]:
         """Line and column (1-based) of the value at `path`, or of the nearest enclosing value known."""
         marks = self.key_marks if key else self.value_marks
         probe = tuple(path)
@@ -45,9 +46,9 @@ class YamlDocument:
             probe = probe[:-1]
         return self.value_marks.get((), (1, 1))
 
-    def issue(self, path: Path, message: str, *, key: bool = False) -> PolicyIssue:
+    def issue(self, path: NodePath, message: str, *, key: bool = False, suggestion: str | None = None) -> Issue:
         line, column = self.position(path, key=key)
-        return PolicyIssue(self.file, line, column, message)
+        return file_issue(self.file, line, column, message, suggestion)
 
 
 _COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
@@ -59,7 +60,7 @@ class _Builder:
         self.document = YamlDocument(file, None)
         self.limits = limits
         self.nodes = 0
-        self.issues: list[PolicyIssue] = []
+        self.issues: list[Issue] = []
         self._scalars = yaml.SafeLoader("")
 
     def _mark(self, node: yaml.Node) -> tuple[int, int]:
@@ -67,9 +68,9 @@ class _Builder:
 
     def _fail(self, node: yaml.Node, message: str) -> None:
         line, column = self._mark(node)
-        self.issues.append(PolicyIssue(self.document.file, line, column, message))
+        self.issues.append(file_issue(self.document.file, line, column, message))
 
-    def build(self, node: yaml.Node, path: Path, depth: int) -> Any:
+    def build(self, node: yaml.Node, path: NodePath, depth: int) -> Any:
         self.nodes += 1
         if self.nodes > self.limits.max_nodes:
             raise _TooBig(node, f"document has more than {self.limits.max_nodes} values (alias expansion counts)")
@@ -85,7 +86,7 @@ class _Builder:
             return [self.build(item, path + (index,), depth + 1) for index, item in enumerate(node.value)]
         return self._scalar(node)
 
-    def _mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict:
+    def _mapping(self, node: yaml.MappingNode, path: NodePath, depth: int) -> dict:
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
@@ -213,33 +214,33 @@ def parse_yaml(text: str | bytes, file: str, limits: YamlLimits = YamlLimits()) 
     """Parse one YAML document; raise PolicyError listing every syntax or structure problem found."""
     size = len(text.encode("utf-8") if isinstance(text, str) else text)
     if size > limits.max_bytes:
-        raise PolicyError([PolicyIssue(file, 1, 1, f"file is {size} bytes, over the limit of {limits.max_bytes}")])
+        raise PolicyError([file_issue(file, 1, 1, f"file is {size} bytes, over the limit of {limits.max_bytes}")])
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as error:
-            raise PolicyError([PolicyIssue(file, 1, 1, f"file is not valid UTF-8 (byte {error.start})")]) from None
+            raise PolicyError([file_issue(file, 1, 1, f"file is not valid UTF-8 (byte {error.start})")]) from None
     if "\x00" in text:
-        raise PolicyError([PolicyIssue(file, 1, 1, "file contains NUL bytes: it is binary, not YAML")])
+        raise PolicyError([file_issue(file, 1, 1, "file contains NUL bytes: it is binary, not YAML")])
     try:
         root = _compose(text, limits.max_depth)
     except _TooDeep as error:
-        raise PolicyError([PolicyIssue(file, error.mark.line + 1, error.mark.column + 1,
+        raise PolicyError([file_issue(file, error.mark.line + 1, error.mark.column + 1,
                                        f"document is nested deeper than {limits.max_depth} levels")]) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise PolicyError([PolicyIssue(file, line, column, f"YAML syntax: {error.problem or error}")]) from None
+        raise PolicyError([file_issue(file, line, column, f"YAML syntax: {error.problem or error}")]) from None
     except yaml.YAMLError as error:
-        raise PolicyError([PolicyIssue(file, 1, 1, f"YAML: {error}")]) from None
+        raise PolicyError([file_issue(file, 1, 1, f"YAML: {error}")]) from None
     builder = _Builder(file, limits)
     if root is None:
-        raise PolicyError([PolicyIssue(file, 1, 1, "file is empty")])
+        raise PolicyError([file_issue(file, 1, 1, "file is empty")])
     try:
         builder.document.data = builder.build(root, (), 0)
     except _TooBig as error:
         line, column = error.node.start_mark.line + 1, error.node.start_mark.column + 1
-        raise PolicyError([PolicyIssue(file, line, column, error.message)]) from None
+        raise PolicyError([file_issue(file, line, column, error.message)]) from None
     if builder.issues:
         raise PolicyError(builder.issues)
     return builder.document

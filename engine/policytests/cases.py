@@ -6,9 +6,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
-from ..errors import PolicyError, PolicyIssue
+from ..errors import Issue, PolicyError, file_issue
 from ..schema_errors import schema_issues
-from ..yaml_source import Path as NodePath, YamlDocument, parse_yaml
+from ..yaml_source import NodePath, YamlDocument, parse_yaml
 from .shorthand import expand, parse_clock
 from .variables import fill
 
@@ -34,7 +34,7 @@ class Case:
     def location(self) -> str:
         return f"{self.file}:{self.line}"
 
-    def issue(self, request_path: str, message: str) -> PolicyIssue:
+    def issue(self, request_path: str, message: str) -> Issue:
         """A problem with a field of the expanded request, placed where that field was written."""
         steps = tuple(name if name else int(index) for name, index in _INDEX.findall(request_path))
         return self.source.issue(self.at + ("request",) + written(steps, self.agent_keys),
@@ -59,7 +59,7 @@ class Suite:
 @dataclass
 class _Reader:
     document: YamlDocument
-    issues: list[PolicyIssue] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
 
     def error(self, path: NodePath, message: str, *, key: bool = False) -> None:
         self.issues.append(self.document.issue(path, message, key=key))
@@ -69,7 +69,7 @@ def load_suite(path: Path) -> Suite:
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise PolicyError([PolicyIssue(str(path), 1, 1, f"cannot read: {error.strerror or error}")]) from None
+        raise PolicyError([file_issue(str(path), 1, 1, f"cannot read: {error.strerror or error}")]) from None
     document = parse_yaml(data, str(path))
     if not isinstance(document.data, dict):
         raise PolicyError([document.issue((), "a test file must be a mapping with `policy` and `cases`")])
@@ -135,6 +135,6 @@ def _check_names(reader: _Reader, cases: list[Case]) -> None:
     first: dict[str, Case] = {}
     for case in cases:
         if case.name in first:
-            reader.issues.append(PolicyIssue(case.file, case.line, 1, f"duplicate case name `{case.name}` "
+            reader.issues.append(file_issue(case.file, case.line, 1, f"duplicate case name `{case.name}` "
                                                                        f"(first on line {first[case.name].line})"))
         first.setdefault(case.name, case)

@@ -22,7 +22,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import CommentMark
 from ruamel.yaml.tokens import CommentToken
 
-from ..errors import PolicyError, PolicyIssue
+from ..errors import PolicyError, file_issue
 from ..loader import EVENT_KEY, OLD_EVENT_KEY
 from ..yaml_source import parse_yaml
 
@@ -49,12 +49,12 @@ def format_file(path: Path) -> tuple[str, str]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise PolicyError([PolicyIssue(str(path), 1, 1, f"cannot read: {error}")]) from None
+        raise PolicyError([file_issue(str(path), 1, 1, f"cannot read: {error}")]) from None
     before = parse_yaml(text, str(path))
     formatted = format_policy(text)
     # A guard on the comment surgery: the canonical form must say exactly what the file said.
     if not same_meaning(_renamed(before.data), parse_yaml(formatted, str(path)).data):
-        raise PolicyError([PolicyIssue(str(path), 1, 1, "cannot be formatted without changing what it says; "
+        raise PolicyError([file_issue(str(path), 1, 1, "cannot be formatted without changing what it says; "
                                                          "left as it is")])
     return text, formatted
 

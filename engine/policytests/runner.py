@@ -61,14 +61,16 @@ def evaluate(policy: Policy, case: Case) -> dict:
         # evaluate() must not see the case's own dicts: a case runs under several policies in `fenliu diff`.
         return policy.evaluate(copy.deepcopy(case.request), explain=True)
     except RequestError as error:
-        placed = (case.issue(issue.path, issue.message) for issue in error.issues)
-        raise CaseError([f"request rejected: {issue.message} (line {issue.line}, column {issue.column})"
+        placed = (case.issue(issue.location.path, issue.message) for issue in error.issues)
+        raise CaseError([f"request rejected: {issue.message} (line {issue.location.line}, column {issue.location.column})"
                          for issue in placed]) from None
     except FenliuError as error:
         raise CaseError([f"the engine failed: {error}"]) from None
 
 
-class CaseError(Exception):
+class CaseError(FenliuError):
+    """A case that could not be decided: its request was rejected, or the engine failed on it."""
+
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("; ".join(problems))

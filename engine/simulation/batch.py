@@ -21,7 +21,8 @@ from pathlib import Path
 import yaml
 
 from ..policy import Policy, load_policy
-from .errors import InputIssue, SimulationInputError
+from ..errors import data_issue
+from .errors import SimulationInputError
 from .kpis import TARGET, percentile
 from .roster import Roster, read_roster, roster_from_dict
 from .run import SimulationOptions, run_simulation
@@ -54,23 +55,23 @@ def read_shops(path: str | Path) -> list[Shop]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
-        raise SimulationInputError([InputIssue(str(path), 0, "", f"cannot read: {error}")]) from None
+        raise SimulationInputError([data_issue(str(path), 0, "", f"cannot read: {error}")]) from None
     shops = data.get("shops") if isinstance(data, dict) else None
     if not isinstance(shops, list) or not shops:
-        raise SimulationInputError([InputIssue(str(path), 0, "shops", "give a list of {name, trace, roster}")])
+        raise SimulationInputError([data_issue(str(path), 0, "shops", "give a list of {name, trace, roster}")])
     issues, found, names = [], [], set()
     for index, item in enumerate(shops):
         where = f"shops.{index}"
         if not isinstance(item, dict) or set(item) != {"name", "trace", "roster"} \
                 or not all(isinstance(value, str) for value in item.values()):
-            issues.append(InputIssue(str(path), 0, where, "must be {name, trace, roster}, each a string"))
+            issues.append(data_issue(str(path), 0, where, "must be {name, trace, roster}, each a string"))
             continue
         if item["name"] in names:
-            issues.append(InputIssue(str(path), 0, f"{where}.name", f"`{item['name']}` is named twice"))
+            issues.append(data_issue(str(path), 0, f"{where}.name", f"`{item['name']}` is named twice"))
         names.add(item["name"])
         for key in ("trace", "roster"):
             if not (path.parent / item[key]).is_file():
-                issues.append(InputIssue(str(path), 0, f"{where}.{key}", f"no file {item[key]}"))
+                issues.append(data_issue(str(path), 0, f"{where}.{key}", f"no file {item[key]}"))
         found.append(Shop(item["name"], str(path.parent / item["trace"]), str(path.parent / item["roster"])))
     if issues:
         raise SimulationInputError(issues)

@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import jsonio
-from ..errors import FenliuError
+from ..errors import FenliuError, details
 from ..policy import load_policy
-from .errors import SimulationInputError, SimulationLimitError, SimulationTimeout, issue_path
+from .errors import SimulationInputError, SimulationLimitError, SimulationTimeout
 from .run import SimulationOptions, options_from_dict, run_simulation
 
 ACTIVE = ("queued", "running")
@@ -261,7 +261,7 @@ def _run(folder: Path, job_id: str, state: dict, body: bytes, policies: dict[str
     except SimulationInputError as error:
         state.update(status="failed", error={
             "code": "invalid_simulation", "message": "the trace, roster or options do not follow their schemas",
-            "details": [{"path": issue_path(issue), "message": issue["message"]} for issue in error.errors]})
+            "details": details(error.issues)})
     except SimulationLimitError as error:
         state.update(status="failed", error={"code": "simulation_too_large", "message": str(error), "details": []})
     except jsonio.MalformedJson as error:
