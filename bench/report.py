@@ -23,7 +23,7 @@ NAMED_SHARES = {
         "request.py:read_agents (reading the agents)": "engine/request.py:read_agents",
         "request.py:plain_agent (fast reader of a well-formed agent)": "engine/request.py:plain_agent",
         "request.py:read_agent (careful reader, per field)": "engine/request.py:read_agent",
-        "roster.py:counts (eligibility per agent, per counter set)": "engine/roster.py:counts",
+        "roster.py:counts (eligibility per agent, per counter set)": "engine/eligibility.py:counts",
         "facts.py:put_counters (head counts)": "engine/facts.py:put_counters",
         "events/route.py:carry_out (actions)": "engine/events/route.py:carry_out",
         "durable.py:matching (rule engine)": "engine/durable.py:matching",

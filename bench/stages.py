@@ -16,7 +16,7 @@ from fenliu.engine import Policy
 from fenliu.engine.events import EVENTS, FallThrough
 from fenliu.engine.request import Reader, read_agents, read_conversation, read_customer
 
-from .floor import Outcome
+from .floor import FloorDecision
 
 STAGES = ("read", "derive", "post_build", "match", "carry_out", "envelope")
 ROUTE = EVENTS["route"]
@@ -52,7 +52,7 @@ def _read_only(request: dict) -> None:
     reader.raise_if_failed()
 
 
-def staged_route(policy: Policy, request: dict) -> tuple[Outcome, StageTimes]:
+def staged_route(policy: Policy, request: dict) -> tuple[FloorDecision, StageTimes]:
     document = policy.document
     compiled = policy.compiled("route")
     assert compiled is not None, f"{policy.name} has no route rules"
@@ -86,7 +86,7 @@ def staged_route(policy: Policy, request: dict) -> tuple[Outcome, StageTimes]:
     }
     t6 = perf_counter_ns()
     read_alone = t1 - t0
-    return Outcome.of_envelope(envelope), StageTimes(
+    return FloorDecision.of_envelope(envelope), StageTimes(
         read=read_alone, derive=max(0, (t2 - t1) - read_alone), post_build=t3 - t2, match=t4 - t3,
         carry_out=t5 - t4, envelope=t6 - t5,
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .model import Group
-from .roster import Capacity, counts
+from .eligibility import Capacity, counts
 from .request import Agent
 
 OPERATORS_BY_TYPE = {

@@ -20,7 +20,7 @@ from msgspec.structs import replace
 from ..facts import FactSpec, counter_specs, put_counters, specs
 from ..model import Action, PolicyDocument
 from ..request import Agent, Conversation, Customer, Reader, read_agents, read_conversation, read_customer
-from ..roster import Capacity, ranking
+from ..eligibility import Capacity, ranking
 from .base import Decision, FallThrough, Situation
 
 NAME = "dequeue"

@@ -8,7 +8,7 @@ from typing import Any
 from ..facts import FactSpec, agent_specs, counter_specs, put_agent, put_counters, specs
 from ..model import Action, PolicyDocument
 from ..request import Reader, read_agents
-from ..roster import Capacity
+from ..eligibility import Capacity
 from .base import Decision, FallThrough, Situation
 
 NAME = "manual_assign"

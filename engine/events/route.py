@@ -9,7 +9,7 @@ from ..facts import (
 )
 from ..model import Action, PolicyDocument
 from ..request import ENTRIES, Agent, Reader, read_agents, read_conversation, read_customer
-from ..roster import Capacity, choose
+from ..eligibility import Capacity, choose
 from ..shop_time import shop_local
 from .base import Decision, FallThrough, Situation
 

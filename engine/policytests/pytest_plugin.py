@@ -13,7 +13,7 @@ import pytest
 from ..errors import PolicyError
 from .cases import Case, load_suite
 from ..files import is_test_file
-from .runner import Outcome, Policies, failure_report, run_case
+from .runner import CaseResult, Policies, failure_report, run_case
 
 _POLICIES = pytest.StashKey[Policies]()
 
@@ -33,7 +33,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 
 class CaseFailed(Exception):
-    def __init__(self, outcome: Outcome) -> None:
+    def __init__(self, outcome: CaseResult) -> None:
         super().__init__(outcome.problems)
         self.outcome = outcome
 

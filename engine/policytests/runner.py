@@ -40,7 +40,7 @@ class Policies:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class CaseResult:
     case: Case
     policy: Path
     envelope: dict | None
@@ -76,17 +76,17 @@ class CaseError(FenliuError):
         super().__init__("; ".join(problems))
 
 
-def run_case(policy: Policy, policy_path: Path, case: Case) -> Outcome:
+def run_case(policy: Policy, policy_path: Path, case: Case) -> CaseResult:
     if case.problems:
-        return Outcome(case, policy_path, None, case.problems)
+        return CaseResult(case, policy_path, None, case.problems)
     try:
         envelope = evaluate(policy, case)
     except CaseError as error:
-        return Outcome(case, policy_path, None, tuple(error.problems))
-    return Outcome(case, policy_path, envelope, tuple(str(m) for m in mismatches(case.expect, envelope)))
+        return CaseResult(case, policy_path, None, tuple(error.problems))
+    return CaseResult(case, policy_path, envelope, tuple(str(m) for m in mismatches(case.expect, envelope)))
 
 
-def failure_report(outcome: Outcome) -> str:
+def failure_report(outcome: CaseResult) -> str:
     """One line with where, what and expected-versus-actual; then the trace of the decision."""
     case = outcome.case
     lines = [f"{case.location}: FAILED {case.name}: {'; '.join(outcome.problems)}"]
@@ -101,7 +101,7 @@ def failure_report(outcome: Outcome) -> str:
 
 @dataclass
 class Report:
-    outcomes: list[Outcome] = field(default_factory=list)
+    outcomes: list[CaseResult] = field(default_factory=list)
     broken: dict[Path, list[str]] = field(default_factory=dict)
 
     @property

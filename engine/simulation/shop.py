@@ -119,7 +119,7 @@ class ConversationState:
 
 
 @dataclass
-class Outcome:
+class DayRecord:
     """Everything the KPIs are computed from; kpis.py turns it into the result."""
 
     start: datetime
@@ -191,7 +191,7 @@ class Shop:
 
     # ---- the loop ------------------------------------------------------------------------
 
-    def run(self) -> Outcome:
+    def run(self) -> DayRecord:
         for agent in self.agents:
             setting = self.initial[agent.id]
             self._settings(agent, setting, initial=True)
@@ -226,7 +226,7 @@ class Shop:
                     self.progress(arrived / total)
         if self.progress is not None:
             self.progress(1.0)
-        return Outcome(self.start, self.now, self.zone, self.sla, conversations, self.agents, self.samples,
+        return DayRecord(self.start, self.now, self.zone, self.sla, conversations, self.agents, self.samples,
                        self.decisions, self.warnings, self.rejected, self.expired, self.refused, self.transfers,
                        self.after_close, self.abandoned)
 
