@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from fenliu.engine import Policy, PolicyError, RequestError, jsonio
+from fenliu.engine import Envelope, Policy, PolicyError, RequestError, jsonio
 from fenliu.engine.errors import Issue, details, field_issue
 from fenliu.engine.loader import parse_policy
 from fenliu.engine.simulation import SimulationInputError, SimulationLimitError, options_from_dict, run_simulation
@@ -42,18 +42,18 @@ def evaluate(name: str):
         return _json_response(_evaluate_one(loaded.policy, body, explain))
 
 
-def _json_response(answer: dict) -> Response:
+def _json_response(answer: Any) -> Response:
     return Response(jsonio.encode(answer), mimetype="application/json")
 
 
-def _evaluate_batch(service: Service, policy: Policy, requests: Any, explain: bool) -> list[dict]:
+def _evaluate_batch(service: Service, policy: Policy, requests: Any, explain: bool) -> list[Envelope | dict[str, Any]]:
     if not isinstance(requests, list):
         raise ApiError(400, "invalid_request", "`requests` must be a list of evaluate requests",
                        [field_issue("requests", f"got {type(requests).__name__}")])
     limit = service.settings.max_batch
     if len(requests) > limit:
         raise ApiError(413, "batch_too_large", f"a batch holds at most {limit} requests, got {len(requests)}")
-    results = []
+    results: list[Envelope | dict[str, Any]] = []
     for item in requests:
         try:
             results.append(_evaluate_one(policy, item, explain))
@@ -62,7 +62,7 @@ def _evaluate_batch(service: Service, policy: Policy, requests: Any, explain: bo
     return results
 
 
-def _evaluate_one(policy: Policy, body: Any, explain: bool) -> dict:
+def _evaluate_one(policy: Policy, body: Any, explain: bool) -> Envelope:
     started = time.perf_counter()
     try:
         envelope = policy.evaluate(body, explain=explain)

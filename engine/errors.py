@@ -92,7 +92,8 @@ def _detail(issue: Issue) -> Detail:
     where = issue.location
     detail = Detail(message=issue.message, suggestion=issue.suggestion)
     if where.in_text:
-        detail.update(path=str(where), file=where.file, line=where.line, column=where.column)
+        detail["path"] = str(where)
+        detail["file"], detail["line"], detail["column"] = where.file, where.line, where.column
     else:
         detail["path"] = ".".join(part for part in (where.file, str(where.line) if where.line else "", where.path) if part)
     return detail

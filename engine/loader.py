@@ -74,7 +74,7 @@ def parse_policy(data: bytes | str, file: str, limits: YamlLimits = YamlLimits()
     return policy, sorted(checker.warnings)
 
 
-def _valid_parts(data: dict, broken: list[NodePath]) -> dict:
+def _valid_parts(data: dict[str, Any], broken: list[NodePath]) -> dict[str, Any]:
     """The policy less the parts the schema refused, so the meaning checks can still run on the rest."""
     def spoiled(prefix: NodePath) -> bool:
         return any(path[:len(prefix)] == prefix for path in broken)
@@ -90,7 +90,7 @@ def _valid_parts(data: dict, broken: list[NodePath]) -> dict:
     return valid
 
 
-def _build(checker: _Checker, data: dict, sha256: str) -> PolicyDocument:
+def _build(checker: _Checker, data: dict[str, Any], sha256: str) -> PolicyDocument:
     platform = profile(data["platform"])
     params = _params(checker, data.get("params", {}), platform)
     groups = _groups(checker, data.get("groups", {}))
@@ -148,7 +148,7 @@ def builtin_rules(platform: PlatformProfile, event: str, params: Params, groups:
     return rules
 
 
-def usable(raw_rule: dict, params: Params) -> bool:
+def usable(raw_rule: dict[str, Any], params: Params) -> bool:
     """Whether every parameter a rule compares with has a value in `params`."""
     return all(params.lookup(name) is not None for name in _param_names(raw_rule.get("when")))
 
@@ -167,7 +167,7 @@ def platform_params(platform: PlatformProfile) -> Params:
     return _params(_Checker(platform.document), {}, platform)
 
 
-def _params(checker: _Checker, written: dict, platform: PlatformProfile) -> Params:
+def _params(checker: _Checker, written: dict[str, Any], platform: PlatformProfile) -> Params:
     defaults = Params()
     raw = {**platform.params, **written, "capacity": {**platform.params.get("capacity", {}), **written.get("capacity", {})}}
     capacity_raw = raw.get("capacity", {})
@@ -211,7 +211,7 @@ def _params(checker: _Checker, written: dict, platform: PlatformProfile) -> Para
     return params
 
 
-def _groups(checker: _Checker, raw: dict) -> tuple[Group, ...]:
+def _groups(checker: _Checker, raw: dict[str, Any]) -> tuple[Group, ...]:
     groups = []
     default_seen = None
     for name, spec in raw.items():
@@ -230,7 +230,7 @@ def _groups(checker: _Checker, raw: dict) -> tuple[Group, ...]:
     return tuple(groups)
 
 
-def _rule(checker: _Checker, raw: dict, at: NodePath, params: Params, groups: tuple[Group, ...]) -> Rule:
+def _rule(checker: _Checker, raw: dict[str, Any], at: NodePath, params: Params, groups: tuple[Group, ...]) -> Rule:
     key = _event_key(checker, raw, at)
     event = EVENTS.get(raw.get(key, "route"))
     if event is None:
@@ -248,7 +248,7 @@ def _rule(checker: _Checker, raw: dict, at: NodePath, params: Params, groups: tu
     )
 
 
-def _event_key(checker: _Checker, raw: dict, at: NodePath) -> str:
+def _event_key(checker: _Checker, raw: dict[str, Any], at: NodePath) -> str:
     if OLD_EVENT_KEY not in raw:
         return EVENT_KEY
     if EVENT_KEY in raw:
@@ -283,7 +283,7 @@ def _action(checker: _Checker, raw: Any, at: NodePath, event: str, allowed: tupl
     )
 
 
-def _condition(checker: _Checker, raw: dict, at: NodePath, event: Any, params: Params,
+def _condition(checker: _Checker, raw: dict[str, Any], at: NodePath, event: Any, params: Params,
                groups: tuple[Group, ...]) -> Condition:
     if "all" in raw:
         return AllOf(tuple(_condition(checker, item, at + ("all", i), event, params, groups)

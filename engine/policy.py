@@ -8,12 +8,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from . import jsonio
 from .compiler import FieldTable, LimitExceeded, compile_condition, leaf_expressions
-from .durable import EngineError, RuleMatcher
-from .errors import Issue, PolicyError, RequestError, field_issue, file_issue
+from .durable import RuleMatcher
+from .errors import EngineError, Issue, PolicyError, RequestError, field_issue, file_issue
 from .events import EVENTS, Decision, EventKind, FallThrough
 from .explain import Leaves, explain_condition
 from .loader import parse_policy
@@ -29,11 +29,36 @@ class CompiledEvent:
 
     kind: EventKind
     rules: list[Rule]
-    conditions: list[dict | None]
+    conditions: list[dict[str, Any] | None]
     leaves: list[Leaves]
     table: FieldTable
     matcher: RuleMatcher
     memo: MatchMemo
+
+
+class PolicyVersion(TypedDict):
+    name: str
+    version: str
+    sha256: str
+
+
+class Step(TypedDict):
+    """One rule of the trace: tried in priority order; `held` is None for a disabled rule."""
+
+    rule: str
+    priority: int
+    held: bool | None
+    outcome: str
+
+
+class Envelope(TypedDict):
+    """What `Policy.evaluate` answers, in Python as over HTTP (`Envelope` in the OpenAPI document)."""
+
+    decision: dict[str, Any]  # action, rule and reason, then the fields of the event's action
+    warnings: list[dict[str, Any]]  # each with `code` and `message`
+    policy: PolicyVersion
+    decision_id: str
+    trace: NotRequired[list[Step]]  # only with explain=True
 
 
 class Policy:
@@ -94,12 +119,12 @@ class Policy:
             event.memo.close()
             event.matcher.close()
 
-    def evaluate(self, request: Any, *, explain: bool = False) -> dict:
+    def evaluate(self, request: Any, *, explain: bool = False) -> Envelope:
         """Decide one request of any event; raises RequestError naming each bad field."""
         kind = _event_of(request)
         situation = kind.read(request, self.document)
         compiled = self._events.get(kind.name)
-        trace: list[dict] = []
+        trace: list[Step] = []
         decision: Decision | None = None
         rule_id = "default"
         if compiled is not None:
@@ -120,7 +145,7 @@ class Policy:
                 break
         fields = dict(decision.fields) if decision else {**kind.fallback, "reason": "no rule decided"}
         fields["rule"] = rule_id
-        envelope = {
+        envelope: Envelope = {
             "decision": fields,
             "warnings": list(decision.warnings) if decision else [],
             "policy": {"name": self.name, "version": self.version, "sha256": self.sha256},
@@ -138,12 +163,12 @@ class Policy:
             raise RequestError([field_issue("", str(error))]) from None
         return jsonio.encode(self.evaluate(request, explain=explain))
 
-    def _with_disabled(self, event: str, trace: list[dict]) -> list[dict]:
+    def _with_disabled(self, event: str, trace: list[Step]) -> list[Step]:
         if any(rule.event == event for rule in self.document.builtins):
             return trace  # the built-in answer: the policy has no enabled rule of this event to show
         tried = {step["rule"] for step in trace}
         last = trace[-1]["rule"] if trace and trace[-1]["outcome"] == "decided" else None
-        steps = []
+        steps: list[Step] = []
         for rule in self.document.rules_for(event):
             if rule.id in tried:
                 steps.append(next(step for step in trace if step["rule"] == rule.id))
@@ -163,7 +188,7 @@ def _priority(document: PolicyDocument, rule_id: str) -> int:
     return next(rule.priority for rule in document.rules if rule.id == rule_id)
 
 
-def _step(rule: Rule, held: bool, outcome: str) -> dict:
+def _step(rule: Rule, held: bool, outcome: str) -> Step:
     return {"rule": rule.id, "priority": rule.priority, "held": held, "outcome": outcome}
 
 

@@ -40,9 +40,9 @@ def schema_issues(document: YamlDocument, schema_name: str) -> list[Issue]:
     return sorted({issue for _, issue in schema_problems(document, schema_name)})
 
 
-def schema_problems(document: YamlDocument, schema_name: str) -> list[tuple[tuple, Issue]]:
+def schema_problems(document: YamlDocument, schema_name: str) -> list[tuple[NodePath, Issue]]:
     """Every schema error as the path of the value it concerns and the issue to report there."""
-    problems: dict[Issue, tuple] = {}
+    problems: dict[Issue, NodePath] = {}
     for error in validator(schema_name).iter_errors(document.data):
         for path, message, on_key, hint in _explain(error):
             problems.setdefault(document.issue(path, message, key=on_key, suggestion=hint.suggestion),
@@ -75,7 +75,7 @@ def _explain(error: ValidationError) -> Iterator[tuple[NodePath, str, bool, Hint
         yield path, f"`{instance}` is not one of: {', '.join(options)}{hint}", False, hint
     elif kind == "type":
         wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-        yield path, f"expected {' or '.join(_JSON_TYPES.get(w, w) for w in wanted)}, got {_describe(instance)}", False, Hint()
+        yield path, f"expected {' or '.join(_JSON_TYPES.get(str(w), str(w)) for w in wanted)}, got {_describe(instance)}", False, Hint()
     elif kind == "pattern":
         allowed = error.schema.get("patternMessage", "letters, digits, - and _")
         yield path, f"`{instance}` is not a valid name here: use {allowed}", False, Hint()
@@ -89,7 +89,7 @@ def _explain(error: ValidationError) -> Iterator[tuple[NodePath, str, bool, Hint
         yield path, _plain(error), False, Hint()
 
 
-def _explain_choice(error: ValidationError) -> Iterator[tuple[tuple, str, bool]]:
+def _explain_choice(error: ValidationError) -> Iterator[tuple[NodePath, str, bool, Hint]]:
     """Pick the oneOf branch the author meant from the keys they wrote, and report that branch's errors."""
     path = tuple(error.absolute_path)
     instance = error.instance
@@ -139,4 +139,5 @@ def _describe(value: object) -> str:
 
 
 def _plain(error: ValidationError) -> str:
-    return error.message.replace("'", "`")
+    message: str = error.message
+    return message.replace("'", "`")

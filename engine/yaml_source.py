@@ -86,7 +86,7 @@ class _Builder:
             return [self.build(item, path + (index,), depth + 1) for index, item in enumerate(node.value)]
         return self._scalar(node)
 
-    def _mapping(self, node: yaml.MappingNode, path: NodePath, depth: int) -> dict:
+    def _mapping(self, node: yaml.MappingNode, path: NodePath, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
@@ -156,19 +156,19 @@ def _compose_events(events: Iterator[yaml.Event], max_depth: int) -> yaml.Node |
             node = open_nodes.pop()
             node.end_mark = event.end_mark
             continue
-        if not isinstance(event, yaml.NodeEvent):
-            continue
         if isinstance(event, yaml.AliasEvent):
             if event.anchor not in anchors:
                 raise yaml.composer.ComposerError(None, None, f"found undefined alias {event.anchor}", event.start_mark)
             node = anchors[event.anchor]
-        else:
+        elif isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)):
             node = _new_node(event)
             if event.anchor is not None:
                 if event.anchor in anchors:
                     raise yaml.composer.ComposerError(None, None, f"duplicate anchor &{event.anchor}",
                                                       event.start_mark)
                 anchors[event.anchor] = node
+        else:
+            continue  # the stream's and the document's other boundaries
         _attach(open_nodes, node)
         if root is None:
             root = node
@@ -179,7 +179,7 @@ def _compose_events(events: Iterator[yaml.Event], max_depth: int) -> yaml.Node |
     return root
 
 
-def _new_node(event: yaml.NodeEvent) -> yaml.Node:
+def _new_node(event: yaml.ScalarEvent | yaml.CollectionStartEvent) -> yaml.Node:
     tag = event.tag
     if isinstance(event, yaml.ScalarEvent):
         if tag is None or tag == "!":

@@ -7,6 +7,7 @@ from types import ModuleType
 from typing import Any, Callable
 
 from ..facts import FactSpec
+from ..model import Group
 from . import agent_settings, close, dequeue, login, manual_assign, order, route, transfer
 from .base import Decision, FallThrough, Situation
 
@@ -17,7 +18,7 @@ class EventKind:
     actions: tuple[str, ...]
     facts: dict[str, FactSpec]
     fallback: dict[str, Any]
-    fact_spec: Callable[[str, tuple], FactSpec | None]
+    fact_spec: Callable[[str, tuple[Group, ...]], FactSpec | None]
     read: Callable[..., Situation]
     carry_out: Callable[..., Decision | FallThrough]
 

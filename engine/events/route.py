@@ -7,7 +7,7 @@ from typing import Any
 from ..facts import (
     COUNTERS, FactSpec, agent_specs, counter_specs, group_fact_spec, put_agent, put_counters, specs,
 )
-from ..model import Action, PolicyDocument
+from ..model import Action, Group, PolicyDocument
 from ..request import ENTRIES, Agent, Reader, read_agents, read_conversation, read_customer
 from ..eligibility import Capacity, choose
 from ..shop_time import shop_local
@@ -41,11 +41,11 @@ FACTS: dict[str, FactSpec] = {
 }
 
 
-def fact_spec(name: str, policy_groups: tuple) -> FactSpec | None:
+def fact_spec(name: str, policy_groups: tuple[Group, ...]) -> FactSpec | None:
     return FACTS.get(name) or group_fact_spec(name, policy_groups)
 
 
-def read(data: dict, policy: PolicyDocument) -> Situation:
+def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:
     reader = Reader()
     reader.unknown_keys(data, ("event", "now", "conversation", "customer", "agents"), "")
     now = reader.required(data, "now", "", reader.timestamp, None)
@@ -174,7 +174,7 @@ def _why_not(agent: Agent, capacity: Capacity, action: Action) -> str:
     return f"at capacity ({agent.active}/{capacity.maximum(agent)})"
 
 
-def _queue_name(name: str, group: Any) -> str | None:
+def _queue_name(name: str, group: Group | None) -> str | None:
     if name == "group":
         return group.name if group is not None else None
     return name

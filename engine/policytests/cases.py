@@ -1,6 +1,8 @@
 """Test files (`*.test.yaml`) → checked, expanded cases, or a PolicyError naming every problem at file:line:column."""
 from __future__ import annotations
 
+from typing import Any
+
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -23,8 +25,8 @@ class Case:
     name: str
     file: str
     line: int
-    request: dict
-    expect: dict
+    request: dict[str, Any]
+    expect: dict[str, Any]
     source: YamlDocument
     at: NodePath
     agent_keys: tuple[str, ...] = ()
@@ -96,7 +98,7 @@ def _clock(reader: _Reader) -> datetime | None:
     return clock
 
 
-def _expand_case(reader: _Reader, raw: dict, at: NodePath, clock: datetime | None) -> list[Case]:
+def _expand_case(reader: _Reader, raw: dict[str, Any], at: NodePath, clock: datetime | None) -> list[Case]:
     rows = raw.get("rows")
     table = rows if rows is not None else [{}]
     cases, used = [], set()
@@ -128,7 +130,7 @@ def _expand_case(reader: _Reader, raw: dict, at: NodePath, clock: datetime | Non
 def _missing(variable: str, has_rows: bool, row: NodePath) -> str:
     if not has_rows:
         return f"`${variable}` is a variable but the case has no `rows` (write `$$` for a literal $)"
-    return f"`${variable}` is not set by row {row[-1] + 1}"
+    return f"`${variable}` is not set by row {int(row[-1]) + 1}"
 
 
 def _check_names(reader: _Reader, cases: list[Case]) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..errors import FenliuError, PolicyError, RequestError
-from ..policy import Policy, load_policy
+from ..policy import Envelope, Policy, load_policy
 from .cases import Case, Suite, load_suite
 from .expect import mismatches
 
@@ -43,7 +43,7 @@ class Policies:
 class CaseResult:
     case: Case
     policy: Path
-    envelope: dict | None
+    envelope: Envelope | None
     problems: tuple[str, ...]
 
     @property
@@ -55,7 +55,7 @@ class CaseResult:
         return self.envelope["decision"]["rule"] if self.envelope else None
 
 
-def evaluate(policy: Policy, case: Case) -> dict:
+def evaluate(policy: Policy, case: Case) -> Envelope:
     """The case's envelope with trace; raises RequestError with each issue placed in the test file."""
     try:
         # evaluate() must not see the case's own dicts: a case runs under several policies in `fenliu diff`.

@@ -29,7 +29,7 @@ _SETTINGS = {"max": "max_sessions", "active": "active", "groups": "groups", "las
 class Expanded:
     """The request as the engine reads it; `agent_keys[i]` is the id that `agents[i]` was written under."""
 
-    request: dict
+    request: dict[str, Any]
     agent_keys: tuple[str, ...] = ()
     errors: list[tuple[NodePath, str]] = field(default_factory=list)
 
@@ -43,7 +43,7 @@ def parse_clock(text: str) -> datetime | None:
     return moment if moment.tzinfo is not None else None
 
 
-def expand(request: dict, clock: datetime | None) -> Expanded:
+def expand(request: dict[str, Any], clock: datetime | None) -> Expanded:
     result = Expanded(dict(request))
     if isinstance(request.get("agents"), dict):
         result.agent_keys = tuple(request["agents"])
@@ -60,7 +60,7 @@ def _agent(agent_id: str, spec: Any, at: NodePath, result: Expanded) -> Any:
         return {"id": agent_id, "status": "online", **_words(agent_id, spec, at, result)}
     if not isinstance(spec, dict):
         return spec
-    agent = {"id": agent_id, "status": "online"}
+    agent: dict[str, Any] = {"id": agent_id, "status": "online"}
     for key, value in spec.items():
         if key == "max":
             agent["max_sessions"] = None if value == "unlimited" else value
@@ -69,7 +69,7 @@ def _agent(agent_id: str, spec: Any, at: NodePath, result: Expanded) -> Any:
     return agent
 
 
-def _words(agent_id: str, line: str, at: NodePath, result: Expanded) -> dict:
+def _words(agent_id: str, line: str, at: NodePath, result: Expanded) -> dict[str, Any]:
     agent: dict[str, Any] = {}
     for word in line.split():
         name, _, value = word.partition("=")

@@ -17,6 +17,8 @@
 """
 from __future__ import annotations
 
+from typing import Any
+
 import math
 from datetime import datetime, timedelta
 
@@ -37,7 +39,7 @@ def _rate(on_time: int, counted: int) -> float | None:
     return round(on_time / counted, 4) if counted else None
 
 
-def summarise(outcome: DayRecord) -> dict:
+def summarise(outcome: DayRecord) -> dict[str, Any]:
     end, sla = outcome.end, outcome.sla
     midnight = datetime.combine(outcome.start.date(), datetime.min.time(), outcome.zone)
     offset = (outcome.start - midnight).total_seconds()
@@ -136,7 +138,7 @@ def summarise(outcome: DayRecord) -> dict:
     }
 
 
-def _waits(waits: list[float]) -> dict:
+def _waits(waits: list[float]) -> dict[str, Any]:
     return {"count": len(waits), "p50": _round(percentile(waits, 50)), "p95": _round(percentile(waits, 95)),
             "max": _round(max(waits, default=None)), "mean": _round(sum(waits) / len(waits) if waits else None)}
 

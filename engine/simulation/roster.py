@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import Issue, PolicyError, data_issue
 from ..schema_errors import validator
@@ -136,7 +136,7 @@ def _build(document: YamlDocument) -> Roster:
     return Roster(tuple(agents), zone)
 
 
-def _change(item: dict, path: tuple, fail) -> Change:
+def _change(item: dict[str, Any], path: NodePath, fail: Callable[[NodePath, str], None]) -> Change:
     at = item["at"]
     clock = _CLOCK.match(at)
     daily, once = None, None
@@ -163,7 +163,7 @@ def _zone(value: str | None) -> tzinfo | None:
     return timezone(sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3))))
 
 
-def _dotted(path: tuple) -> str:
+def _dotted(path: NodePath) -> str:
     text = ""
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
@@ -190,6 +190,7 @@ def timeline(roster: Roster, start: datetime, end: datetime, zone: tzinfo
                 moments.append((change.once, order, change))
                 order += 1
                 continue
+            assert change.daily is not None  # a change happens once or daily (_change)
             for day in range(days):
                 midnight = datetime.combine(first_day + timedelta(days=day), datetime.min.time(), zone)
                 moments.append((midnight + timedelta(seconds=change.daily), order, change))

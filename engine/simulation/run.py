@@ -53,10 +53,10 @@ def options_from_dict(data: Any, source: str = "options") -> SimulationOptions:
                              drain_hours=float(data.get("drain_hours", 24)))
 
 
-def run_simulation(trace: Sequence[Arrival] | list[dict], roster: Roster | dict,
+def run_simulation(trace: Sequence[Arrival] | list[dict[str, Any]], roster: Roster | dict[str, Any],
                    policies: Sequence[Policy] | Mapping[str, Policy],
-                   options: SimulationOptions | dict | None = None, *,
-                   progress: Callable[[str, float], None] | None = None) -> dict:
+                   options: SimulationOptions | dict[str, Any] | None = None, *,
+                   progress: Callable[[str, float], None] | None = None) -> dict[str, Any]:
     """Replay `trace` through a shop staffed by `roster` under each policy; return the JSON result.
 
     Arguments:
@@ -90,7 +90,7 @@ def run_simulation(trace: Sequence[Arrival] | list[dict], roster: Roster | dict,
     if isinstance(trace, (list, tuple)) and trace and isinstance(trace[0], Arrival):
         arrivals = list(trace)
     else:
-        arrivals = trace_from_dicts(trace)  # type: ignore[arg-type]  # checked there, whatever it is
+        arrivals = trace_from_dicts(trace)  # checked there, whatever it is
     team = roster if isinstance(roster, Roster) else roster_from_dict(roster)
     labelled = _labelled(policies)
     _check_limits(arrivals, team, labelled, options)
@@ -106,7 +106,7 @@ def run_simulation(trace: Sequence[Arrival] | list[dict], roster: Roster | dict,
     return assemble(arrivals, team, options, runs)
 
 
-def assemble(arrivals: Sequence[Arrival], roster: Roster, options: SimulationOptions, runs: list[dict]) -> dict:
+def assemble(arrivals: Sequence[Arrival], roster: Roster, options: SimulationOptions, runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The result document around finished runs (also used by the CLI after parallel runs)."""
     return {
         "format": FORMAT,
@@ -141,7 +141,7 @@ HEADLINES: tuple[tuple[str, str, str | None], ...] = (
 )
 
 
-def differences(runs: list[dict]) -> list[dict]:
+def differences(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for path, title, better in HEADLINES:
         values = [_lookup(run["kpis"], path) for run in runs]
@@ -152,7 +152,7 @@ def differences(runs: list[dict]) -> list[dict]:
     return rows
 
 
-def _lookup(data: dict, path: str) -> Any:
+def _lookup(data: dict[str, Any], path: str) -> Any:
     for key in path.split("."):
         data = data[key]
     return data
@@ -170,7 +170,7 @@ def _labelled(policies: Sequence[Policy] | Mapping[str, Policy]) -> list[tuple[s
     return labelled
 
 
-def _check_limits(arrivals: Sequence[Arrival], roster: Roster, policies: list, options: SimulationOptions) -> None:
+def _check_limits(arrivals: Sequence[Arrival], roster: Roster, policies: list[Any], options: SimulationOptions) -> None:
     if not policies:
         raise SimulationInputError([data_issue("policies", 0, "", "give at least one policy")])
     for count, limit, what in ((len(arrivals), options.max_conversations, "conversations"),

@@ -48,7 +48,7 @@ class _LineReader:
     def fail(self, path: str, message: str, hint: Hint = Hint()) -> None:
         self.issues.append(data_issue(self.file, self.line, path, message, hint.suggestion))
 
-    def string(self, data: dict, key: str, default: str | None) -> str | None:
+    def string(self, data: dict[str, Any], key: str, default: str | None) -> str | None:
         value = data.get(key, default)
         if value is None and default is None:
             return None
@@ -57,7 +57,7 @@ class _LineReader:
         self.fail(key, "must be a string of 1 to 256 characters")
         return default
 
-    def flag(self, data: dict, key: str) -> bool:
+    def flag(self, data: dict[str, Any], key: str) -> bool:
         value = data.get(key, False)
         if isinstance(value, bool):
             return value
