@@ -5,9 +5,8 @@ them, the compiler maps them to short engine fields, and `docs/facts.md` is gene
 """
 from __future__ import annotations
 
-from typing import Any
-
 from dataclasses import dataclass
+from typing import Any
 
 from .model import Group
 from .eligibility import Capacity, counts

@@ -20,7 +20,7 @@ from .profiles import BUILTIN_PREFIX, PlatformProfile, profile
 from .schema_errors import schema_problems
 from .shop_time import shop_timezone
 from .suggestions import Hint, did_you_mean
-from .yaml_source import NodePath, YamlDocument, YamlLimits, parse_yaml
+from .yaml_source import Findings, NodePath, YamlLimits, parse_yaml
 
 # The rule key naming its event. `on` was its first spelling: YAML 1.1 tools (PyYAML, yq, most CI
 # validators) read `on` as the boolean true, so it is still read, with a warning, and `fmt` renames it.
@@ -34,13 +34,8 @@ ROUTE_OPTIONS = {"to", "among", "in", "for", "strategy", "ignore_capacity", "ign
 
 
 @dataclass
-class _Checker:
-    document: YamlDocument
-    issues: list[Issue] = field(default_factory=list)
+class _Checker(Findings):
     warnings: list[Issue] = field(default_factory=list)
-
-    def error(self, path: NodePath, message: str, *, key: bool = False, hint: Hint = Hint()) -> None:
-        self.issues.append(self.document.issue(path, message, key=key, suggestion=hint.suggestion))
 
     def warn(self, path: NodePath, message: str) -> None:
         self.warnings.append(self.document.issue(path, message))

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from .errors import Issue, PolicyError, file_issue
+from .suggestions import Hint
 
 # Where a value sits in a YAML document: the keys and indexes from the root (not a file path).
 NodePath = tuple[str | int, ...]
@@ -50,6 +51,18 @@ class YamlDocument:
         line, column = self.position(path, key=key)
         return file_issue(self.file, line, column, message, suggestion)
 
+
+
+@dataclass
+class Findings:
+    """The problems found in one document, each placed at the line and column of the value concerned:
+    every check of a policy or test file adds to one, and all are reported at once."""
+
+    document: YamlDocument
+    issues: list[Issue] = field(default_factory=list)
+
+    def error(self, path: NodePath, message: str, *, key: bool = False, hint: Hint = Hint()) -> None:
+        self.issues.append(self.document.issue(path, message, key=key, suggestion=hint.suggestion))
 
 _COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 _SCALAR_AS_STRING = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"}

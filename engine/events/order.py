@@ -4,9 +4,8 @@ is counted from its last message, or — `ordered: {unanswered_by: since}`, Douy
 the moment it became unanswered (`unanswered_since`: the buyer's first message not yet answered)."""
 from __future__ import annotations
 
-from typing import Any
-
 from datetime import datetime
+from typing import Any
 
 from ..facts import FactSpec, specs
 from ..model import Action, Group, PolicyDocument

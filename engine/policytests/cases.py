@@ -1,16 +1,15 @@
 """Test files (`*.test.yaml`) → checked, expanded cases, or a PolicyError naming every problem at file:line:column."""
 from __future__ import annotations
 
-from typing import Any
-
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from ..errors import Issue, PolicyError, file_issue
 from ..schema_errors import schema_issues
-from ..yaml_source import NodePath, YamlDocument, parse_yaml
+from ..yaml_source import Findings, NodePath, YamlDocument, parse_yaml
 from .shorthand import expand, parse_clock
 from .variables import fill
 
@@ -58,15 +57,6 @@ class Suite:
     source: YamlDocument
 
 
-@dataclass
-class _Reader:
-    document: YamlDocument
-    issues: list[Issue] = field(default_factory=list)
-
-    def error(self, path: NodePath, message: str, *, key: bool = False) -> None:
-        self.issues.append(self.document.issue(path, message, key=key))
-
-
 def load_suite(path: Path) -> Suite:
     try:
         data = path.read_bytes()
@@ -78,7 +68,7 @@ def load_suite(path: Path) -> Suite:
     issues = schema_issues(document, SCHEMA)
     if issues:
         raise PolicyError(issues)
-    reader = _Reader(document)
+    reader = Findings(document)
     clock = _clock(reader)
     cases = [case for index, raw in enumerate(document.data["cases"])
              for case in _expand_case(reader, raw, ("cases", index), clock)]
@@ -88,7 +78,7 @@ def load_suite(path: Path) -> Suite:
     return Suite(path, path.parent / document.data["policy"], tuple(cases), document)
 
 
-def _clock(reader: _Reader) -> datetime | None:
+def _clock(reader: Findings) -> datetime | None:
     text = reader.document.data.get("clock")
     if text is None:
         return None
@@ -98,7 +88,7 @@ def _clock(reader: _Reader) -> datetime | None:
     return clock
 
 
-def _expand_case(reader: _Reader, raw: dict[str, Any], at: NodePath, clock: datetime | None) -> list[Case]:
+def _expand_case(reader: Findings, raw: dict[str, Any], at: NodePath, clock: datetime | None) -> list[Case]:
     rows = raw.get("rows")
     table = rows if rows is not None else [{}]
     cases, used = [], set()
@@ -133,7 +123,7 @@ def _missing(variable: str, has_rows: bool, row: NodePath) -> str:
     return f"`${variable}` is not set by row {int(row[-1]) + 1}"
 
 
-def _check_names(reader: _Reader, cases: list[Case]) -> None:
+def _check_names(reader: Findings, cases: list[Case]) -> None:
     first: dict[str, Case] = {}
     for case in cases:
         if case.name in first:

@@ -12,11 +12,10 @@ more until none is.
 """
 from __future__ import annotations
 
-from typing import Any
-
 import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from .batch import Shop, Task, runner
 from .kpis import HEALTHY

@@ -7,8 +7,6 @@ policy once and keeps them for the runs that follow.
 """
 from __future__ import annotations
 
-from typing import Any
-
 import math
 import multiprocessing
 import os
@@ -19,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 

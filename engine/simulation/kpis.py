@@ -17,10 +17,9 @@
 """
 from __future__ import annotations
 
-from typing import Any
-
 import math
 from datetime import datetime, timedelta
+from typing import Any
 
 from .shop import OFFLINE, DayRecord
 

@@ -24,14 +24,13 @@ whatever their status: offline sub-accounts can never be chosen, and leaving the
 """
 from __future__ import annotations
 
-from typing import Any
-
 import heapq
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from itertools import islice
+from typing import Any
 
 from ..events.dequeue import MAX_QUEUE
 from ..policy import Policy
