@@ -6,6 +6,7 @@ from typing import Any
 from flask import Request
 
 from fenliu.engine import jsonio
+from fenliu.engine.errors import field_issue
 
 from .errors import ApiError
 
@@ -32,5 +33,5 @@ def yaml_body(request: Request) -> bytes:
 def flag(request: Request, name: str) -> bool:
     raw = request.args.get(name, "false").lower()
     if raw not in ("true", "1", "false", "0", ""):
-        raise ApiError(400, "bad_parameter", f"`{name}` must be true or false", [{"path": name, "message": f"got {raw!r}"}])
+        raise ApiError(400, "bad_parameter", f"`{name}` must be true or false", [field_issue(name, f"got {raw!r}")])
     return raw in ("true", "1", "")

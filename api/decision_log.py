@@ -18,6 +18,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from fenliu.engine import Envelope
+
 from . import metrics
 from .jsonlog import json_logger, now_iso
 
@@ -40,7 +42,7 @@ class DecisionLog:
         self._random = random.Random()
         threading.Thread(target=self._drain, name="fenliu-decision-log", daemon=True).start()
 
-    def write(self, envelope: dict, event: str, latency_us: int, request: Any) -> None:
+    def write(self, envelope: Envelope, event: str, latency_us: int, request: Any) -> None:
         if self.options.sample < 1.0 and self._random.random() >= self.options.sample:
             return
         decision = envelope["decision"]
@@ -130,6 +132,6 @@ def wait_written() -> None:
         _current.wait_written()
 
 
-def write(envelope: dict, event: str, latency_us: int, request: Any) -> None:
+def write(envelope: Envelope, event: str, latency_us: int, request: Any) -> None:
     if _current is not None:
         _current.write(envelope, event, latency_us, request)

@@ -8,10 +8,10 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from fenliu.engine import Policy, PolicyError, RequestError, jsonio
+from fenliu.engine import Envelope, Policy, PolicyError, RequestError, jsonio
+from fenliu.engine.errors import Issue, details, field_issue
 from fenliu.engine.loader import parse_policy
 from fenliu.engine.simulation import SimulationInputError, SimulationLimitError, options_from_dict, run_simulation
-from fenliu.engine.simulation.errors import issue_path
 from fenliu.engine.suggestions import did_you_mean
 
 from . import decision_log, metrics
@@ -42,18 +42,18 @@ def evaluate(name: str):
         return _json_response(_evaluate_one(loaded.policy, body, explain))
 
 
-def _json_response(answer: dict) -> Response:
+def _json_response(answer: Any) -> Response:
     return Response(jsonio.encode(answer), mimetype="application/json")
 
 
-def _evaluate_batch(service: Service, policy: Policy, requests: Any, explain: bool) -> list[dict]:
+def _evaluate_batch(service: Service, policy: Policy, requests: Any, explain: bool) -> list[Envelope | dict[str, Any]]:
     if not isinstance(requests, list):
         raise ApiError(400, "invalid_request", "`requests` must be a list of evaluate requests",
-                       [{"path": "requests", "message": f"got {type(requests).__name__}"}])
+                       [field_issue("requests", f"got {type(requests).__name__}")])
     limit = service.settings.max_batch
     if len(requests) > limit:
         raise ApiError(413, "batch_too_large", f"a batch holds at most {limit} requests, got {len(requests)}")
-    results = []
+    results: list[Envelope | dict[str, Any]] = []
     for item in requests:
         try:
             results.append(_evaluate_one(policy, item, explain))
@@ -62,12 +62,13 @@ def _evaluate_batch(service: Service, policy: Policy, requests: Any, explain: bo
     return results
 
 
-def _evaluate_one(policy: Policy, body: Any, explain: bool) -> dict:
+def _evaluate_one(policy: Policy, body: Any, explain: bool) -> Envelope:
     started = time.perf_counter()
     try:
         envelope = policy.evaluate(body, explain=explain)
     except RequestError as error:
-        raise ApiError(400, "invalid_request", "the request does not follow the evaluate contract", error.errors) from None
+        raise ApiError(400, "invalid_request", "the request does not follow the evaluate contract",
+                       error.issues) from None
     event = body.get("event", "") if isinstance(body, dict) else ""
     decision = envelope["decision"]
     metrics.DECISIONS.labels(policy.name, event, decision["action"], decision["rule"]).inc()
@@ -79,14 +80,11 @@ def _unavailable(service: Service, name: str) -> ApiError:
     entry = service.registry.entry(name)
     if entry is not None:
         return ApiError(503, "policy_unavailable", f"policy `{name}` has never loaded successfully; see its errors",
-                        [{"path": f"{_line(error)}", "message": error["message"]} for error in entry.errors])
+                        entry.issues)
     known = [item.name for item in service.registry.entries()]
-    return ApiError(404, "unknown_policy", f"no policy named `{name}`{did_you_mean(name, known)}",
-                    [{"path": "name", "message": f"known policies: {', '.join(known) or 'none'}"}])
-
-
-def _line(error: dict) -> str:
-    return f"{error['file']}:{error['line']}:{error['column']}"
+    hint = did_you_mean(name, known)
+    return ApiError(404, "unknown_policy", f"no policy named `{name}`{hint}",
+                    [field_issue("name", f"known policies: {', '.join(known) or 'none'}", hint.suggestion)])
 
 
 def _summary(entry: Entry) -> dict[str, Any]:
@@ -98,7 +96,7 @@ def _summary(entry: Entry) -> dict[str, Any]:
         "loaded_at": entry.loaded.loaded_at if entry.loaded else None,
         "source": entry.source,
         "status": entry.status,
-        "last_error": list(entry.errors) or None,
+        "last_error": entry.errors or None,
         "rules": len(policy.document.rules) if policy else 0,
     }
 
@@ -136,16 +134,14 @@ def _rule(rule) -> dict[str, Any]:
 @bp.post("/v1/policies/validate")
 def validate():
     data = _policy_text(request)
-    errors: list[dict] = []
-    warnings: list[dict] = []
+    errors: list[Issue] = []
+    warnings: list[Issue] = []
     try:
-        document, found = parse_policy(data, "<request>", _service().settings.yaml_limits)
-        Policy(document, found).close()
-        warnings = [_position(issue.as_dict()) for issue in found]
+        document, warnings = parse_policy(data, "<request>", _service().settings.yaml_limits)
+        Policy(document, warnings).close()
     except PolicyError as error:
-        errors = [_position(issue) for issue in error.errors]
-        warnings = [_position(issue.as_dict()) for issue in error.warnings]
-    return jsonify({"valid": not errors, "errors": errors, "warnings": warnings})
+        errors, warnings = error.issues, error.warnings
+    return jsonify({"valid": not errors, "errors": details(errors), "warnings": details(warnings)})
 
 
 def _policy_text(request) -> bytes:
@@ -156,12 +152,8 @@ def _policy_text(request) -> bytes:
     body = json_body(request)
     if not isinstance(body, dict) or set(body) != {"policy"} or not isinstance(body["policy"], str):
         raise ApiError(400, "invalid_request", 'send {"policy": "<the policy file\'s YAML text>"}',
-                       [{"path": "policy", "message": "required: the YAML text, as a string"}])
+                       [field_issue("policy", "required: the YAML text, as a string")])
     return body["policy"].encode("utf-8")
-
-
-def _position(issue: dict) -> dict:
-    return {"line": issue["line"], "column": issue["column"], "message": issue["message"]}
 
 
 @bp.post("/v1/reload")
@@ -183,7 +175,7 @@ def simulate():
     names = body.get("policies")
     if not isinstance(names, list) or not names or not all(isinstance(name, str) for name in names):
         raise ApiError(400, "invalid_simulation", "`policies` must be a non-empty list of policy names",
-                       [{"path": "policies", "message": "names of loaded policies"}])
+                       [field_issue("policies", "names of loaded policies")])
     settings = service.settings
     try:
         options = replace(options_from_dict(body.get("options", {})),
@@ -200,7 +192,7 @@ def simulate():
             return jsonify(run_simulation(body.get("trace"), body.get("roster"), policies, options))
     except SimulationInputError as error:
         raise ApiError(400, "invalid_simulation", "the trace, roster or options do not follow their schemas",
-                       [{"path": issue_path(issue), "message": issue["message"]} for issue in error.errors]) from None
+                       error.issues) from None
     except SimulationLimitError as error:
         raise ApiError(413, "simulation_too_large", str(error)) from None
 

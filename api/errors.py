@@ -1,25 +1,30 @@
-"""Every error answer is JSON of one shape: {"error": {"code", "message", "details": [{path, message}]}}."""
+"""Every error answer is JSON of one shape: {"error": {"code", "message", "details": [{path, message, suggestion}]}}.
+The details are always made from issues by `fenliu.engine.errors.details`, never by hand."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from typing import Any
 
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from fenliu.engine.errors import Detail, FenliuError, Issue, details
+
 log = logging.getLogger("fenliu.api")
 
 
-class ApiError(Exception):
+class ApiError(FenliuError):
     """An answer other than success, with the status and the details a client can act on."""
 
-    def __init__(self, status: int, code: str, message: str, details: list[dict] | None = None) -> None:
+    def __init__(self, status: int, code: str, message: str, issues: Iterable[Issue] = ()) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
-        self.details = details or []
+        self.details: list[Detail] = details(issues)
 
-    def body(self) -> dict:
+    def body(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message, "details": self.details}}
 
 

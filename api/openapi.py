@@ -51,6 +51,25 @@ _ERRORS = {
     "415": _error("Wrong content type."),
 }
 
+_SUGGESTION = {"type": ["string", "null"],
+               "description": "The fix on its own, such as \"did you mean `max_sessions`?\"; null when there is none."}
+
+
+def _detail(required: list[str]) -> dict[str, Any]:
+    """One issue, as `fenliu.engine.errors.details` writes it."""
+    return {
+        "type": "object", "required": required,
+        "properties": {
+            "path": {"type": "string", "description": "Where: a field (`agents[0].status`), a position in a file "
+                                                      "(`rules/x.yaml:3:5`), or a line's field of a trace (`trace.12.at`)."},
+            "message": {"type": "string", "description": "What is wrong, for a person; it includes the suggestion."},
+            "suggestion": _SUGGESTION,
+            "file": {"type": "string", "description": "Only at a position in a policy file, with line and column."},
+            "line": {"type": "integer"}, "column": {"type": "integer"},
+        },
+    }
+
+
 _RESPONSE_SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object", "required": ["error"],
@@ -59,11 +78,10 @@ _RESPONSE_SCHEMAS: dict[str, Any] = {
             "properties": {
                 "code": {"type": "string", "description": "Stable, machine-readable: invalid_request, unknown_policy, …"},
                 "message": {"type": "string"},
-                "details": {"type": "array", "items": {
-                    "type": "object", "required": ["path", "message"],
-                    "properties": {"path": {"type": "string"}, "message": {"type": "string"}}}},
+                "details": {"type": "array", "items": _ref("Detail")},
             }}},
     },
+    "Detail": _detail(["path", "message", "suggestion"]),
     "Decision": {
         "type": "object", "required": ["action", "rule"],
         "description": "What to do. Fields beyond `action`, `rule` and `reason` depend on the event "
@@ -92,9 +110,10 @@ _RESPONSE_SCHEMAS: dict[str, Any] = {
         "properties": {"results": {"type": "array", "items": {"oneOf": [_ref("Envelope"), _ref("Error")]}}},
     },
     "PolicyIssue": {
-        "type": "object", "required": ["file", "line", "column", "message"],
+        "type": "object", "required": ["file", "line", "column", "message", "suggestion"],
         "properties": {"file": {"type": "string"}, "line": {"type": ["integer", "null"]},
-                       "column": {"type": ["integer", "null"]}, "message": {"type": "string"}},
+                       "column": {"type": ["integer", "null"]}, "message": {"type": "string"},
+                       "suggestion": _SUGGESTION},
     },
     "PolicySummary": {
         "type": "object", "required": ["name", "version", "sha256", "loaded_at", "source", "status", "last_error", "rules"],
@@ -114,10 +133,7 @@ _RESPONSE_SCHEMAS: dict[str, Any] = {
                        "errors": {"type": "array", "items": _ref("Position")},
                        "warnings": {"type": "array", "items": _ref("Position")}},
     },
-    "Position": {
-        "type": "object", "required": ["line", "column", "message"],
-        "properties": {"line": {"type": "integer"}, "column": {"type": "integer"}, "message": {"type": "string"}},
-    },
+    "Position": _detail(["path", "file", "line", "column", "message", "suggestion"]),
     "SimulationRequest": {
         "type": "object", "required": ["trace", "roster", "policies"], "additionalProperties": False,
         "properties": {

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TypeAlias
 
 from fenliu.engine import Policy, PolicyError
-from fenliu.engine.errors import PolicyIssue
+from fenliu.engine.errors import FenliuError, Issue, file_issue
 from fenliu.engine.files import POLICY_SUFFIX, is_policy_file
 from fenliu.engine.loader import parse_policy
 from fenliu.engine.yaml_source import YamlLimits
@@ -76,14 +76,19 @@ class Entry:
     name: str
     source: str
     loaded: Loaded | None = None
-    errors: tuple[dict, ...] = ()
+    issues: tuple[Issue, ...] = ()
     failed_sha256: str | None = None
 
     @property
     def status(self) -> str:
         if self.loaded is None:
             return "failed"
-        return "stale" if self.errors else "active"
+        return "stale" if self.issues else "active"
+
+    @property
+    def errors(self) -> list[dict[str, str | int | None]]:
+        """The last failure's issues as JSON, as logged and listed in `/v1/policies`."""
+        return [issue.as_dict() for issue in self.issues]
 
 
 @dataclass
@@ -100,7 +105,7 @@ class RefreshReport:
         return {"loaded": self.loaded, "unchanged": self.unchanged, "unloaded": self.unloaded, "rejected": self.rejected}
 
 
-class RulesDirectoryError(Exception):
+class RulesDirectoryError(FenliuError):
     """The rules directory could not be listed; everything loaded keeps serving."""
 
 
@@ -214,9 +219,9 @@ class PolicyRegistry:
         sha256 = hashlib.sha256(data).hexdigest()
         if entry.loaded is not None and entry.loaded.policy.sha256 == sha256:
             report.unchanged.append(name)
-            return replace(entry, errors=(), failed_sha256=None)
+            return replace(entry, issues=(), failed_sha256=None)
         if entry.failed_sha256 == sha256:
-            report.rejected.append({"file": str(path), "errors": list(entry.errors)})
+            report.rejected.append({"file": str(path), "errors": entry.errors})
             return entry
         try:
             document, warnings = parse_policy(data, str(path), self.limits, served_as=name)
@@ -255,16 +260,16 @@ class PolicyRegistry:
 
     def _reject(self, entry: Entry, error: PolicyError, sha256: str | None, report: RefreshReport,
                 started: float) -> Entry:
-        errors = tuple(error.errors)
-        report.rejected.append({"file": entry.source, "errors": list(errors)})
-        if errors != entry.errors:
+        issues = tuple(error.issues)
+        report.rejected.append({"file": entry.source, "errors": error.errors})
+        if issues != entry.issues:
             report.newly_failed.append(entry.name)
             duration = report.durations[entry.name] = time.perf_counter() - started
             # One line per new failure, not per poll: the same broken file is not logged again.
-            emit(log, logging.ERROR, "reject", policy=entry.name, sha256=sha256, file=entry.source, errors=list(errors),
+            emit(log, logging.ERROR, "reject", policy=entry.name, sha256=sha256, file=entry.source, errors=error.errors,
                  duration_ms=round(duration * 1000, 3),
                  serving=entry.loaded.policy.version if entry.loaded else None)
-        return replace(entry, errors=errors, failed_sha256=sha256)
+        return replace(entry, issues=issues, failed_sha256=sha256)
 
     def close(self) -> None:
         with self._refresh_lock:
@@ -274,5 +279,5 @@ class PolicyRegistry:
             self._entries = {}
 
 
-def _issue(path: Path, message: str) -> PolicyIssue:
-    return PolicyIssue(str(path), 1, 1, message)
+def _issue(path: Path, message: str) -> Issue:
+    return file_issue(str(path), 1, 1, message)

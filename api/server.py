@@ -94,7 +94,7 @@ def _is_loopback_host(host: str) -> bool:
 def _prepare_runtime_dir(settings: Settings) -> tuple[Settings, Path, bool]:
     """The directory workers share (metrics files, reload requests); a fresh temporary one by default."""
     owned = settings.runtime_dir is None
-    runtime = Path(tempfile.mkdtemp(prefix="fenliu-")) if owned else settings.runtime_dir
+    runtime = Path(tempfile.mkdtemp(prefix="fenliu-")) if settings.runtime_dir is None else settings.runtime_dir
     metrics_dir = runtime / METRICS_SUBDIR
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)

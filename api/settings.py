@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from fenliu.engine.yaml_source import YamlLimits
 
@@ -56,12 +58,13 @@ class Settings:
         return YamlLimits(self.max_policy_bytes, self.max_yaml_depth, self.max_yaml_nodes)
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
         """Settings from `FENLIU_<FIELD>` variables (e.g. FENLIU_RULES_DIR), then explicit overrides."""
-        environ = os.environ if environ is None else environ
-        values: dict[str, object] = {}
+        variables = os.environ if environ is None else environ
+        # Each value is parsed to its field's type by _parse, which the dataclass's types cannot show.
+        values: dict[str, Any] = {}
         for item in fields(cls):
-            raw = environ.get(f"FENLIU_{item.name.upper()}")
+            raw = variables.get(f"FENLIU_{item.name.upper()}")
             if raw is not None and raw != "":
                 values[item.name] = _parse(item.name, raw, item.type)
         values.update({name: value for name, value in overrides.items() if value is not None})

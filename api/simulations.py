@@ -13,6 +13,7 @@ import msgspec
 
 from flask import Blueprint, Flask, current_app, jsonify, request, url_for
 
+from fenliu.engine.errors import field_issue
 from fenliu.engine.simulation.jobs import JobLimits, JobQueueFull, SimulationJobs
 
 from .bodies import json_body
@@ -54,13 +55,13 @@ def _policy_names() -> list[str]:
         names = msgspec.json.decode(request.get_data(), type=_Header).policies
     except msgspec.ValidationError as error:
         raise ApiError(400, "invalid_simulation", "send an object with trace, roster, policies (names of loaded "
-                       "policies, the first the baseline) and optional options", [{"path": "", "message": str(error)}]) from None
+                       "policies, the first the baseline) and optional options", [field_issue("", str(error))]) from None
     except msgspec.DecodeError:
         json_body(request)  # the malformed_json or unsupported_media_type error, worded as everywhere
         raise ApiError(400, "invalid_simulation", "send an object with trace, roster, policies and optional options") from None
     if not names:
         raise ApiError(400, "invalid_simulation", "`policies` must be a non-empty list of policy names",
-                       [{"path": "policies", "message": "names of loaded policies"}])
+                       [field_issue("policies", "names of loaded policies")])
     return names
 
 

@@ -6,7 +6,7 @@ from typing import Callable, Iterable
 
 from fenliu.engine import Policy
 
-from .floor import FloorPolicy, Outcome, decide
+from .floor import FloorPolicy, FloorDecision, decide
 
 
 class Disagreement(AssertionError):
@@ -14,11 +14,11 @@ class Disagreement(AssertionError):
 
 
 def assert_agree(policy: Policy, floor_policy: FloorPolicy, requests: Iterable[dict],
-                 peers: dict[str, Callable[[dict], Outcome]] | None = None) -> int:
+                 peers: dict[str, Callable[[dict], FloorDecision]] | None = None) -> int:
     """Checks every request; returns how many were checked. Stops at the first disagreement, printing it."""
     checked = 0
     for request in requests:
-        expected = Outcome.of_envelope(policy.evaluate(request))
+        expected = FloorDecision.of_envelope(policy.evaluate(request))
         answers = {"floor": decide(floor_policy, request)}
         for name, peer in (peers or {}).items():
             answers[name] = peer(request)

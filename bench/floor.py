@@ -30,13 +30,13 @@ DOUYIN = FloorPolicy("douyin", unlimited_as=200, returning_window_hours=None,
 
 
 @dataclass(frozen=True)
-class Outcome:
+class FloorDecision:
     action: str
     agent_id: str | None = None
     queue: str | None = None
 
     @classmethod
-    def of_envelope(cls, envelope: dict) -> "Outcome":
+    def of_envelope(cls, envelope: dict) -> "FloorDecision":
         decision = envelope["decision"]
         return cls(decision["action"], decision["agent_id"], decision["queue"])
 
@@ -48,10 +48,10 @@ def _group_of(policy: FloorPolicy, entry: str) -> str | None:
     return None
 
 
-def decide(policy: FloorPolicy, request: dict) -> Outcome:
+def decide(policy: FloorPolicy, request: dict) -> FloorDecision:
     conversation = request["conversation"]
     if conversation.get("internal"):
-        return Outcome("none")
+        return FloorDecision("none")
     agents = request["agents"]
     unlimited_as = policy.unlimited_as
 
@@ -63,7 +63,7 @@ def decide(policy: FloorPolicy, request: dict) -> Outcome:
             for agent in agents:
                 if agent["id"] == last["id"]:
                     if agent["status"] in ONLINE:
-                        return Outcome("assign", agent["id"])
+                        return FloorDecision("assign", agent["id"])
                     break
 
     group = _group_of(policy, conversation.get("entry", "other")) if policy.groups else None
@@ -88,7 +88,7 @@ def decide(policy: FloorPolicy, request: dict) -> Outcome:
         if best is None or key < best:
             best = key
     if best is not None:
-        return Outcome("assign", best[2])
+        return FloorDecision("assign", best[2])
     if present:
-        return Outcome("queue", queue=group or "shop")
-    return Outcome("offline_queue", queue="offline")
+        return FloorDecision("queue", queue=group or "shop")
+    return FloorDecision("offline_queue", queue="offline")

@@ -20,7 +20,7 @@ from fenliu.engine.simulation.kpis import percentile
 
 from . import floor
 from .agreement import Disagreement, assert_agree
-from .floor import Outcome
+from .floor import FloorDecision
 from .requests_gen import generate
 from .stages import STAGES, staged_route
 from .stats import Spread
@@ -47,7 +47,7 @@ def bench_size(agents: int, repeats: int, scale: float) -> dict:
     requests = generate(agents, max(50, int(REQUESTS.get(agents, 300) * scale))).requests
     assert_agree(policy, floor.KUAISHOU, requests, {"zen": zen.decide})
     for request in requests:
-        outcome, expected = staged_route(policy, request)[0], Outcome.of_envelope(policy.evaluate(request))
+        outcome, expected = staged_route(policy, request)[0], FloorDecision.of_envelope(policy.evaluate(request))
         if outcome != expected:
             raise Disagreement(f"the staged copy of evaluate decides {outcome}, Policy.evaluate {expected}\n"
                                f"request: {json.dumps(request, ensure_ascii=False)}")
@@ -56,7 +56,7 @@ def bench_size(agents: int, repeats: int, scale: float) -> dict:
     # with json.dumps; Fenliu decodes, validates, decides and encodes its whole envelope.
     bodies = [json.dumps(request, ensure_ascii=False).encode("utf-8") for request in requests]
     for body, request in zip(bodies, requests):
-        if Outcome.of_envelope(json.loads(policy.evaluate_json(body))) != floor.decide(floor.KUAISHOU, request):
+        if FloorDecision.of_envelope(json.loads(policy.evaluate_json(body))) != floor.decide(floor.KUAISHOU, request):
             raise Disagreement(f"evaluate_json disagrees with the floor\nrequest: {body.decode('utf-8')}")
 
     contenders: dict[str, Callable[[dict], object]] = {

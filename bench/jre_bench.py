@@ -20,7 +20,7 @@ from fenliu.engine.simulation.kpis import percentile
 
 from . import floor
 from .agreement import Disagreement
-from .floor import Outcome
+from .floor import FloorDecision
 from .inprocess import AGENT_COUNTS, REQUESTS, time_each
 from .requests_gen import generate
 from .stats import Spread
@@ -58,8 +58,8 @@ def bench_size(agents: int, repeats: int, scale: float) -> dict:
                      for _ in range(repeats)]
     node = run_node(requests, repeats)
     for request, answer in zip(requests, node["decisions"], strict=True):
-        expected = Outcome.of_envelope(policy.evaluate(request))
-        if Outcome(answer["action"], answer["agent_id"], answer["queue"]) != expected:
+        expected = FloorDecision.of_envelope(policy.evaluate(request))
+        if FloorDecision(answer["action"], answer["agent_id"], answer["queue"]) != expected:
             raise Disagreement(f"json-rules-engine disagrees with Fenliu: {answer}, Fenliu {expected}\n"
                                f"request: {json.dumps(request, ensure_ascii=False)}")
     policy.close()

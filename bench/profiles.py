@@ -23,6 +23,7 @@ from fenliu.engine import load_policy
 
 from .policy_gen import write_policy
 from .requests_gen import generate
+from .where import where
 
 ROOT = Path(__file__).resolve().parent.parent
 TOP = 20
@@ -36,14 +37,7 @@ class HotSpot:
 
 
 def _where(frame) -> str:
-    path = frame.file_path or ""
-    if path.startswith(str(ROOT) + "/") and "/site-packages/" not in path:
-        path = path[len(str(ROOT)) + 1:]
-    elif "/site-packages/" in path:
-        path = path.split("/site-packages/", 1)[1]
-    elif "/lib/python3" in path:
-        path = "stdlib/" + path.split("/lib/python3", 1)[1].split("/", 1)[-1]
-    return f"{path}:{frame.function}"
+    return where(frame.file_path or "", frame.function)
 
 
 def summarise(root) -> dict:

@@ -1,10 +1,20 @@
 """BENCHMARKS.md from the results JSON of one `make bench` run: tables, targets, profiles, plots."""
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from types import CodeType
+from typing import Any
+
+from fenliu.api import app, bodies, decision_log, endpoints
+from fenliu.engine import durable, eligibility, facts, loader, policy, request, schema_errors, yaml_source
+from fenliu.engine.events import route
 
 from .stages import STAGES
 from .stats import Spread
+from .where import nested, where_of
 
 FLAT_MIB = 2.0  # growth after warm-up that still counts as flat: allocator noise, not a leak
 
@@ -17,65 +27,56 @@ STAGE_MEANING = {
     "envelope": "envelope dict and `uuid4` decision id",
 }
 
-NAMED_SHARES = {
-    "evaluate_50_agents": {
-        "events/route.py:read (reading + derivation)": "engine/events/route.py:read",
-        "request.py:read_agents (reading the agents)": "engine/request.py:read_agents",
-        "request.py:plain_agent (fast reader of a well-formed agent)": "engine/request.py:plain_agent",
-        "request.py:read_agent (careful reader, per field)": "engine/request.py:read_agent",
-        "roster.py:counts (eligibility per agent, per counter set)": "engine/roster.py:counts",
-        "facts.py:put_counters (head counts)": "engine/facts.py:put_counters",
-        "events/route.py:carry_out (actions)": "engine/events/route.py:carry_out",
-        "durable.py:matching (rule engine)": "engine/durable.py:matching",
-    },
-    "http_app_50_agents": {
-        "api/endpoints.py:evaluate (whole handler)": "api/endpoints.py:evaluate",
-        "engine/policy.py:evaluate": "engine/policy.py:evaluate",
-        "engine/request.py:read_agents": "engine/request.py:read_agents",
-        "api/bodies.py:json_body (reading and parsing the body)": "api/bodies.py:json_body",
-        "json.loads (parsing proper)": "stdlib/json/__init__.py:loads",
-        "json.dumps (encoding answers and log lines)": "stdlib/json/__init__.py:dumps",
-        "api/decision_log.py:write (one log line per decision)": "api/decision_log.py:write",
-        "api/app.py:count (request metrics)": "api/app.py:count",
-    },
-    "http_app_batch_100": {
-        "api/endpoints.py:_evaluate_batch (the batch loop)": "api/endpoints.py:_evaluate_batch",
-        "engine/policy.py:evaluate": "engine/policy.py:evaluate",
-        "api/bodies.py:json_body (reading and parsing the body)": "api/bodies.py:json_body",
-        "json.loads (parsing proper)": "stdlib/json/__init__.py:loads",
-        "json.dumps (encoding answers and log lines)": "stdlib/json/__init__.py:dumps",
-        "api/decision_log.py:write (one log line per decision)": "api/decision_log.py:write",
-    },
-    "reload_200_rules": {
-        "loader.py:parse_policy (validation)": "engine/loader.py:parse_policy",
-        "yaml_source.py:parse_yaml (YAML with positions)": "engine/yaml_source.py:parse_yaml",
-        "schema_errors.py:schema_issues (JSON Schema validation)": "engine/schema_errors.py:schema_issues",
-        "policy.py:_compile (compiling onto durable_rules)": "engine/policy.py:_compile",
-    },
+# The functions each profile's table follows, by the function itself (see bench/where.py), and
+# what each stands for; the label is its profile name.
+FOLLOWED: dict[str, list[tuple[Callable[..., Any] | CodeType, str]]] = {
+    "evaluate_50_agents": [
+        (route.read, "reading + derivation"),
+        (request.read_agents, "reading the agents"),
+        (request.read_agent, "careful reader, per field"),
+        (eligibility.counts, "eligibility per agent, per counter set"),
+        (facts.put_counters, "head counts"),
+        (route.carry_out, "actions"),
+        (durable.RuleMatcher.matching, "rule engine"),
+    ],
+    "http_app_50_agents": [
+        (endpoints.evaluate, "whole handler"),
+        (policy.Policy.evaluate, ""),
+        (request.read_agents, ""),
+        (bodies.json_body, "reading and parsing the body"),
+        (json.loads, "parsing proper"),
+        (json.dumps, "encoding answers and log lines"),
+        (decision_log.write, "one log line per decision"),
+        (nested(app._measure_requests, "count"), "request metrics"),
+    ],
+    "http_app_batch_100": [
+        (endpoints._evaluate_batch, "the batch loop"),
+        (policy.Policy.evaluate, ""),
+        (bodies.json_body, "reading and parsing the body"),
+        (json.loads, "parsing proper"),
+        (json.dumps, "encoding answers and log lines"),
+        (decision_log.write, "one log line per decision"),
+    ],
+    "reload_200_rules": [
+        (loader.parse_policy, "validation"),
+        (yaml_source.parse_yaml, "YAML with positions"),
+        (schema_errors.schema_issues, "JSON Schema validation"),
+        (policy.Policy._compile, "compiling onto durable_rules"),
+    ],
 }
 
 
-# The first full run (commit 85afb7f), before the fixes its profiles called for; each fix below
-# names what the profile showed. The "after" column is the run this report is rendered from.
-BEFORE_FIXES = {
-    "HTTP throughput, /evaluate vs bare Flask": "0.38 (0.19–0.63)×",
-    "in-process route decision, 50 agents": "384.9 [359.9–402.5] µs",
-    "reload of a 200-rule policy": "216.5 [198.4–286.4] ms",
-}
-FIXES = [
-    "Reading agents was 53% of a 50-agent decision (`request.py:read_agents`, a path string built "
-    "per field): well-formed agents are now read inline (`request.py:plain_agent`), and only a "
-    "faulty one goes through the careful reader that names the bad field; a property test holds "
-    "the two readers to the same answers.",
-    "Building a frozen dataclass per agent was 10% (`<string>:__init__`): `Agent` is a slotted, "
-    "unfrozen dataclass.",
-    "Head counts were 18% (`roster.py:counts` calling helpers per agent, and once more for the "
-    "conversation's group): one pass without calls, and the group's counts copied from the "
-    "per-group ones.",
-    "PyYAML's pure-Python scanner was 64% of a reload (`yaml/__init__.py:compose`): policies are "
-    "parsed by libyaml's C parser, composed by an iterative composer that also enforces the depth "
-    "limit (libyaml's own composer recurses in C and crashes on deep input).",
-]
+def _followed(name: str) -> dict[str, str]:
+    """Label → profile name of the functions the profile `name` follows."""
+    found = {}
+    for function, meaning in FOLLOWED.get(name, []):
+        key = where_of(function)
+        found[f"`{key}` ({meaning})" if meaning else f"`{key}`"] = key
+    return found
+
+
+# Past results are data, not code: the first full run and the fixes its profiles called for.
+HISTORY = json.loads((Path(__file__).with_name("history.json")).read_text(encoding="utf-8"))
 
 
 def _batch_scaling(batch: dict | None) -> list[str]:
@@ -120,11 +121,12 @@ def _simulation(day: dict | None) -> list[str]:
 
 
 def _before_after(found: list[Target]) -> list[str]:
+    before = HISTORY["before"]
     lines = ["## Before and after the profile-driven fixes", "",
-             "| target | before (commit 85afb7f) | after (this run) |", "|---|---|---|"]
-    lines += [f"| {t.name} | {BEFORE_FIXES[t.name]} | {t.measured} |" for t in found if t.name in BEFORE_FIXES]
+             f"| target | before (commit {HISTORY['commit']}) | after (this run) |", "|---|---|---|"]
+    lines += [f"| {t.name} | {before[t.name]} | {t.measured} |" for t in found if t.name in before]
     lines += ["", "What the profiles showed, and what changed:", ""]
-    lines += [f"- {fix}" for fix in FIXES]
+    lines += [f"- {fix}" for fix in HISTORY["fixes"]]
     return lines + [""]
 
 
@@ -472,7 +474,7 @@ def _profiles(everything: dict, missed: list[Target]) -> list[str]:
         shares = summary["inclusive_share"]
         lines += [f"### {titles.get(name, name)} ({summary['seconds']:.1f} s profiled)", "",
                   "| inclusive share | function |", "|---:|---|"]
-        named = [(shares[key], label) for label, key in NAMED_SHARES.get(name, {}).items() if key in shares]
+        named = [(shares[key], label) for label, key in _followed(name).items() if key in shares]
         for share, label in sorted(named, reverse=True):
             lines.append(f"| {share:.0%} | {label} |")
         lines += ["", "Top self time:", "", "| self share | file:function |", "|---:|---|"]

@@ -14,7 +14,7 @@ from time import perf_counter_ns
 from fenliu.engine import Policy
 from fenliu.engine.events import route
 
-from .floor import Outcome
+from .floor import FloorDecision
 
 STAGES = ("read", "derive", "post_build", "match", "carry_out", "envelope")
 
@@ -38,7 +38,7 @@ class StageTimes:
         return sum(self.of(stage) for stage in STAGES)
 
 
-def staged_route(policy: Policy, request: dict) -> tuple[Outcome, StageTimes]:
+def staged_route(policy: Policy, request: dict) -> tuple[FloorDecision, StageTimes]:
     """One route decision through `Policy.evaluate`'s own steps, with a clock read between them."""
     compiled = policy.compiled("route")
     assert compiled is not None, f"{policy.name} has no route rules"
@@ -57,7 +57,7 @@ def staged_route(policy: Policy, request: dict) -> tuple[Outcome, StageTimes]:
     envelope = policy.envelope(kind, decision, rule_id)
     t6 = perf_counter_ns()
     read_alone = t1 - t0
-    return Outcome.of_envelope(envelope), StageTimes(
+    return FloorDecision.of_envelope(envelope), StageTimes(
         read=read_alone, derive=max(0, (t2 - t1) - read_alone), post_build=t3 - t2, match=t4 - t3,
         carry_out=t5 - t4, envelope=t6 - t5,
     )

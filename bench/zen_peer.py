@@ -14,7 +14,7 @@ from pathlib import Path
 
 import zen
 
-from .floor import Outcome
+from .floor import FloorDecision
 
 MODEL = Path(__file__).with_name("zen_model.json")
 
@@ -24,7 +24,7 @@ class ZenPeer:
         self._engine = zen.ZenEngine()
         self._decision = self._engine.create_decision(model.read_text())
 
-    def decide(self, request: dict) -> Outcome:
+    def decide(self, request: dict) -> FloorDecision:
         result = self._decision.evaluate(request)["result"]
         candidates = result.get("agents")
-        return Outcome(result["action"], min(candidates) if candidates else None, result.get("queue"))
+        return FloorDecision(result["action"], min(candidates) if candidates else None, result.get("queue"))

@@ -1,5 +1,5 @@
 """Fenliu's engine: policy model, loading, compiling onto durable_rules and deciding. No HTTP here."""
-from .errors import EvaluationError, FenliuError, PolicyError, RequestError
-from .policy import Policy, load_policy
+from .errors import EngineError, FenliuError, PolicyError, RequestError
+from .policy import Envelope, Policy, load_policy
 
-__all__ = ["EvaluationError", "FenliuError", "Policy", "PolicyError", "RequestError", "load_policy"]
+__all__ = ["EngineError", "Envelope", "FenliuError", "Policy", "PolicyError", "RequestError", "load_policy"]

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .model import AllOf, AnyOf, Compare, Condition, Not
+from .errors import FenliuError
+from .model import AllOf, AnyOf, Compare, Condition, Not, Scalar
 
 # Limits of durable_rules 2.0.28 that hang or crash its C code; refused here with a clear error.
 MAX_LITERALS_PER_FIELD = 200   # ~512 distinct literals on one field hangs createRuleset
@@ -26,7 +27,7 @@ _DURABLE_OP = {"lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte"}
 Expression = dict[str, Any]
 
 
-class LimitExceeded(Exception):
+class LimitExceeded(FenliuError):
     """A policy past what the rule engine can safely hold; carries the condition to blame."""
 
     def __init__(self, compare: Compare | None, message: str) -> None:
@@ -41,7 +42,7 @@ class Field:
 
     name: str
     fact: str
-    members: frozenset | None = None
+    members: frozenset[Scalar] | None = None
 
     def value(self, facts: dict[str, Any]) -> Any:
         fact_value = facts.get(self.fact)
@@ -56,16 +57,16 @@ class Field:
 class FieldTable:
     """Allocates fields and produces the flat dict to post for one request."""
 
-    fields: dict[tuple, Field] = field(default_factory=dict)
-    literals: dict[str, set] = field(default_factory=dict)
+    fields: dict[tuple[Any, ...], Field] = field(default_factory=dict)
+    literals: dict[str, set[Any]] = field(default_factory=dict)
 
     def plain(self, fact: str) -> str:
         return self._field((fact, None), fact, None).name
 
-    def membership(self, fact: str, members: frozenset) -> str:
+    def membership(self, fact: str, members: frozenset[Scalar]) -> str:
         return self._field((fact, members), fact, members).name
 
-    def _field(self, key: tuple, fact: str, members: frozenset | None) -> Field:
+    def _field(self, key: tuple[Any, ...], fact: str, members: frozenset[Scalar] | None) -> Field:
         if key not in self.fields:
             if len(self.fields) >= MAX_FIELDS:
                 raise LimitExceeded(None, f"policy tests more than {MAX_FIELDS} distinct facts and lists")

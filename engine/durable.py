@@ -26,6 +26,8 @@ from typing import Any
 
 import durable_rules_engine
 
+from .errors import EngineError
+
 GUARD_FIELD = "g"
 CATCH_ALL = "catch_all"
 CATCH_ALL_PRIORITY = 65535
@@ -37,15 +39,11 @@ _ruleset_numbers = itertools.count()
 _session_numbers = itertools.count()
 
 
-class EngineError(Exception):
-    """The rule engine refused a ruleset or a fact, or was used after being closed."""
-
-
 def _rule_name(rank: int) -> str:
     return f"r{rank}"
 
 
-def _ruleset_definition(conditions: Sequence[dict | None]) -> dict[str, Any]:
+def _ruleset_definition(conditions: Sequence[dict[str, Any] | None]) -> dict[str, Any]:
     guard = {GUARD_FIELD: 1}
     definition: dict[str, Any] = {}
     for rank, condition in enumerate(conditions):
@@ -67,7 +65,7 @@ class RuleMatcher:
     place in the order the policy tries rules, and its priority in the engine.
     """
 
-    def __init__(self, name: str, conditions: Sequence[dict | None]) -> None:
+    def __init__(self, name: str, conditions: Sequence[dict[str, Any] | None]) -> None:
         if len(conditions) >= CATCH_ALL_PRIORITY:
             raise EngineError(f"{name}: too many rules ({len(conditions)})")
         self.name = name

@@ -11,7 +11,7 @@ from typing import Any
 from .model import Compare
 from .oracle import holds
 
-Leaves = list[tuple[Compare, dict]]
+Leaves = list[tuple[Compare, dict[str, Any]]]
 
 
 def explain_condition(leaves: Leaves, posted: dict[str, Any], facts: dict[str, Any]) -> str:

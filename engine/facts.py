@@ -6,9 +6,10 @@ them, the compiler maps them to short engine fields, and `docs/facts.md` is gene
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .model import Group
-from .roster import Capacity, counts
+from .eligibility import Capacity, counts
 from .request import Agent
 
 OPERATORS_BY_TYPE = {
@@ -37,7 +38,7 @@ class FactSpec:
                 "gt": high is not None and value >= high, "ge": above}.get(op, False)
 
 
-def specs(*rows: tuple) -> dict[str, FactSpec]:
+def specs(*rows: tuple[Any, ...]) -> dict[str, FactSpec]:
     return {row[0]: FactSpec(*row) for row in rows}
 
 
@@ -92,12 +93,12 @@ def group_fact_spec(name: str, groups: tuple[Group, ...]) -> FactSpec | None:
     return FactSpec(name, "number", f"group {parts[1]}: {COUNTERS[parts[2]]}", (), COUNT)
 
 
-def put_counters(facts: dict, prefix: str, agents: list[Agent], capacity: Capacity) -> None:
+def put_counters(facts: dict[str, Any], prefix: str, agents: list[Agent], capacity: Capacity) -> None:
     for key, value in counts(agents).items():
         facts[f"{prefix}.{key}"] = value
 
 
-def put_agent(facts: dict, prefix: str, agent: Agent | None, capacity: Capacity) -> None:
+def put_agent(facts: dict[str, Any], prefix: str, agent: Agent | None, capacity: Capacity) -> None:
     facts[f"{prefix}.present"] = agent is not None
     if agent is None:
         return

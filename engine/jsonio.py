@@ -12,10 +12,12 @@ from typing import Any
 import msgspec
 import orjson
 
+from .errors import FenliuError
+
 _DECODER = msgspec.json.Decoder()
 
 
-class MalformedJson(ValueError):
+class MalformedJson(FenliuError, ValueError):
     """The body is not JSON; the message says where and why."""
 
 

@@ -10,17 +10,17 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import PolicyError, PolicyIssue
+from .errors import Issue, PolicyError, file_issue
 from .events import EVENTS
 from .facts import OPERATORS_BY_TYPE, FactSpec
 from .model import (
     Action, AllOf, AnyOf, CapacityParams, Compare, Condition, Group, Not, Params, PolicyDocument, Rule, Where,
 )
-from .profiles import BUILTIN_PREFIX, PlatformProfile, platform_names, profile
+from .profiles import BUILTIN_PREFIX, PlatformProfile, profile
 from .schema_errors import schema_problems
 from .shop_time import shop_timezone
-from .suggestions import did_you_mean
-from .yaml_source import Path, YamlDocument, YamlLimits, parse_yaml
+from .suggestions import Hint, did_you_mean
+from .yaml_source import Findings, NodePath, YamlLimits, parse_yaml
 
 # The rule key naming its event. `on` was its first spelling: YAML 1.1 tools (PyYAML, yq, most CI
 # validators) read `on` as the boolean true, so it is still read, with a warning, and `fmt` renames it.
@@ -34,24 +34,19 @@ ROUTE_OPTIONS = {"to", "among", "in", "for", "strategy", "ignore_capacity", "ign
 
 
 @dataclass
-class _Checker:
-    document: YamlDocument
-    issues: list[PolicyIssue] = field(default_factory=list)
-    warnings: list[PolicyIssue] = field(default_factory=list)
+class _Checker(Findings):
+    warnings: list[Issue] = field(default_factory=list)
 
-    def error(self, path: Path, message: str, *, key: bool = False) -> None:
-        self.issues.append(self.document.issue(path, message, key=key))
-
-    def warn(self, path: Path, message: str) -> None:
+    def warn(self, path: NodePath, message: str) -> None:
         self.warnings.append(self.document.issue(path, message))
 
-    def where(self, path: Path) -> Where:
+    def where(self, path: NodePath) -> Where:
         line, column = self.document.position(path)
         return Where(self.document.file, line, column)
 
 
 def parse_policy(data: bytes | str, file: str, limits: YamlLimits = YamlLimits(), *,
-                 served_as: str | None = None) -> tuple[PolicyDocument, list[PolicyIssue]]:
+                 served_as: str | None = None) -> tuple[PolicyDocument, list[Issue]]:
     """Parse and check one policy; returns it with its warnings, or raises PolicyError with every error.
 
     `served_as` is the name the service would serve the file under (its file name without .yaml):
@@ -74,9 +69,9 @@ def parse_policy(data: bytes | str, file: str, limits: YamlLimits = YamlLimits()
     return policy, sorted(checker.warnings)
 
 
-def _valid_parts(data: dict, broken: list[Path]) -> dict:
+def _valid_parts(data: dict[str, Any], broken: list[NodePath]) -> dict[str, Any]:
     """The policy less the parts the schema refused, so the meaning checks can still run on the rest."""
-    def spoiled(prefix: Path) -> bool:
+    def spoiled(prefix: NodePath) -> bool:
         return any(path[:len(prefix)] == prefix for path in broken)
 
     valid = {key: value for key, value in data.items() if not spoiled((key,))}
@@ -90,7 +85,7 @@ def _valid_parts(data: dict, broken: list[Path]) -> dict:
     return valid
 
 
-def _build(checker: _Checker, data: dict, sha256: str) -> PolicyDocument:
+def _build(checker: _Checker, data: dict[str, Any], sha256: str) -> PolicyDocument:
     platform = profile(data["platform"])
     params = _params(checker, data.get("params", {}), platform)
     groups = _groups(checker, data.get("groups", {}))
@@ -110,9 +105,9 @@ def _build(checker: _Checker, data: dict, sha256: str) -> PolicyDocument:
 
 
 def _timezone(checker: _Checker, raw: str | None, platform: PlatformProfile) -> Any:
-    zone, problem = shop_timezone(raw if raw is not None else platform.timezone)
+    zone, problem, hint = shop_timezone(raw if raw is not None else platform.timezone)
     if problem:
-        checker.error(("timezone",), problem)
+        checker.error(("timezone",), problem, hint=hint)
     return zone
 
 
@@ -148,7 +143,7 @@ def builtin_rules(platform: PlatformProfile, event: str, params: Params, groups:
     return rules
 
 
-def usable(raw_rule: dict, params: Params) -> bool:
+def usable(raw_rule: dict[str, Any], params: Params) -> bool:
     """Whether every parameter a rule compares with has a value in `params`."""
     return all(params.lookup(name) is not None for name in _param_names(raw_rule.get("when")))
 
@@ -167,7 +162,7 @@ def platform_params(platform: PlatformProfile) -> Params:
     return _params(_Checker(platform.document), {}, platform)
 
 
-def _params(checker: _Checker, written: dict, platform: PlatformProfile) -> Params:
+def _params(checker: _Checker, written: dict[str, Any], platform: PlatformProfile) -> Params:
     defaults = Params()
     raw = {**platform.params, **written, "capacity": {**platform.params.get("capacity", {}), **written.get("capacity", {})}}
     capacity_raw = raw.get("capacity", {})
@@ -211,7 +206,7 @@ def _params(checker: _Checker, written: dict, platform: PlatformProfile) -> Para
     return params
 
 
-def _groups(checker: _Checker, raw: dict) -> tuple[Group, ...]:
+def _groups(checker: _Checker, raw: dict[str, Any]) -> tuple[Group, ...]:
     groups = []
     default_seen = None
     for name, spec in raw.items():
@@ -230,12 +225,12 @@ def _groups(checker: _Checker, raw: dict) -> tuple[Group, ...]:
     return tuple(groups)
 
 
-def _rule(checker: _Checker, raw: dict, at: Path, params: Params, groups: tuple[Group, ...]) -> Rule:
+def _rule(checker: _Checker, raw: dict[str, Any], at: NodePath, params: Params, groups: tuple[Group, ...]) -> Rule:
     key = _event_key(checker, raw, at)
     event = EVENTS.get(raw.get(key, "route"))
     if event is None:
-        checker.error(at + (key,), f"unknown event `{raw[key]}`{did_you_mean(str(raw[key]), EVENTS)}; "
-                                   f"known: {', '.join(EVENTS)}")
+        hint = did_you_mean(str(raw[key]), EVENTS)
+        checker.error(at + (key,), f"unknown event `{raw[key]}`{hint}; known: {', '.join(EVENTS)}", hint=hint)
         event = EVENTS["route"]
     if str(raw["id"]).startswith(BUILTIN_PREFIX):
         checker.error(at + ("id",), f"rule ids starting `{BUILTIN_PREFIX}` name the platform's built-in answers; "
@@ -248,7 +243,7 @@ def _rule(checker: _Checker, raw: dict, at: Path, params: Params, groups: tuple[
     )
 
 
-def _event_key(checker: _Checker, raw: dict, at: Path) -> str:
+def _event_key(checker: _Checker, raw: dict[str, Any], at: NodePath) -> str:
     if OLD_EVENT_KEY not in raw:
         return EVENT_KEY
     if EVENT_KEY in raw:
@@ -260,7 +255,7 @@ def _event_key(checker: _Checker, raw: dict, at: Path) -> str:
     return OLD_EVENT_KEY
 
 
-def _action(checker: _Checker, raw: Any, at: Path, event: str, allowed: tuple[str, ...],
+def _action(checker: _Checker, raw: Any, at: NodePath, event: str, allowed: tuple[str, ...],
             groups: tuple[Group, ...]) -> Action:
     kind, options = (raw, {}) if isinstance(raw, str) else next(iter(raw.items()))
     if kind not in allowed:
@@ -268,8 +263,8 @@ def _action(checker: _Checker, raw: Any, at: Path, event: str, allowed: tuple[st
     pool = options.get("among") or options.get("in")
     if pool not in (None, "shop", "group") and all(group.name != pool for group in groups):
         known = ["shop", "group", *(group.name for group in groups)]
-        checker.error(at + (kind, "among" if "among" in options else "in"),
-                      f"unknown group `{pool}`{did_you_mean(pool, known)}")
+        hint = did_you_mean(pool, known)
+        checker.error(at + (kind, "among" if "among" in options else "in"), f"unknown group `{pool}`{hint}", hint=hint)
     if kind == "assign" and ("to" in options) == ("among" in options):
         checker.error(at + (kind,), "assign needs exactly one of `to` (a named agent) or `among` (a pool)")
     return Action(
@@ -283,7 +278,7 @@ def _action(checker: _Checker, raw: Any, at: Path, event: str, allowed: tuple[st
     )
 
 
-def _condition(checker: _Checker, raw: dict, at: Path, event: Any, params: Params,
+def _condition(checker: _Checker, raw: dict[str, Any], at: NodePath, event: Any, params: Params,
                groups: tuple[Group, ...]) -> Condition:
     if "all" in raw:
         return AllOf(tuple(_condition(checker, item, at + ("all", i), event, params, groups)
@@ -298,26 +293,29 @@ def _condition(checker: _Checker, raw: dict, at: Path, event: Any, params: Param
     value = _resolve(checker, raw[op], at + (op,), params)
     spec = event.fact_spec(fact, groups)
     if spec is None:
-        checker.error(at + ("fact",), _unknown_fact(fact, event, groups))
+        message, hint = _unknown_fact(fact, event, groups)
+        checker.error(at + ("fact",), message, hint=hint)
     else:
         _check_comparison(checker, spec, op, value, at)
     return Compare(fact, op, value, checker.where(at))
 
 
-def _unknown_fact(fact: str, event: Any, groups: tuple[Group, ...]) -> str:
+def _unknown_fact(fact: str, event: Any, groups: tuple[Group, ...]) -> tuple[str, Hint]:
     owners = [other.name for other in EVENTS.values() if other.fact_spec(fact, groups) is not None]
     if owners:
         return (f"`{fact}` is a fact of `{owners[0]}` events, not `{event.name}`: add `event: {owners[0]}` to this "
-                f"rule, or test a fact of `{event.name}` (docs/facts.md)")
+                f"rule, or test a fact of `{event.name}` (docs/facts.md)"), Hint()
     known = list(event.facts) + [f"groups.{g.name}.{c}" for g in groups for c in ("online", "eligible")]
-    return f"unknown fact `{fact}` for `{event.name}` events{did_you_mean(fact, known)}"
+    hint = did_you_mean(fact, known)
+    return f"unknown fact `{fact}` for `{event.name}` events{hint}", hint
 
 
-def _resolve(checker: _Checker, value: Any, at: Path, params: Params) -> Any:
+def _resolve(checker: _Checker, value: Any, at: NodePath, params: Params) -> Any:
     if isinstance(value, dict) and "param" in value:
         resolved = params.lookup(value["param"])
         if resolved is None:
-            checker.error(at + ("param",), f"unknown parameter `{value['param']}`{did_you_mean(value['param'], params.names())}")
+            hint = did_you_mean(value["param"], params.names())
+            checker.error(at + ("param",), f"unknown parameter `{value['param']}`{hint}", hint=hint)
         return resolved
     return value
 
@@ -325,7 +323,7 @@ def _resolve(checker: _Checker, value: Any, at: Path, params: Params) -> Any:
 _PYTHON_TYPE = {"bool": (bool,), "number": (int, float), "string": (str,), "list": (str,)}
 
 
-def _check_comparison(checker: _Checker, spec: FactSpec, op: str, value: Any, at: Path) -> None:
+def _check_comparison(checker: _Checker, spec: FactSpec, op: str, value: Any, at: NodePath) -> None:
     allowed = OPERATORS_BY_TYPE[spec.type]
     if op not in allowed:
         checker.error(at + (op,), f"`{op}` does not apply to {spec.type} fact `{spec.name}`; use {', '.join(allowed)}")
@@ -339,7 +337,8 @@ def _check_comparison(checker: _Checker, spec: FactSpec, op: str, value: Any, at
         if not isinstance(item, wanted) or (spec.type == "number" and isinstance(item, bool)):
             checker.error(where, f"`{spec.name}` is a {spec.type} fact, so `{op}` needs a {spec.type}, not {item!r}")
         elif spec.values and item not in spec.values:
-            checker.error(where, f"`{item}` is never a value of `{spec.name}`{did_you_mean(str(item), spec.values)}")
+            hint = did_you_mean(str(item), spec.values)
+            checker.error(where, f"`{item}` is never a value of `{spec.name}`{hint}", hint=hint)
         elif spec.type == "number" and spec.never_holds(op, float(item)):
             low, high = spec.span or (0, None)
             taken = f"{low:g}–{high:g}" if high is not None else f"{low:g} or more"
@@ -347,7 +346,7 @@ def _check_comparison(checker: _Checker, spec: FactSpec, op: str, value: Any, at
 
 
 
-def _check_ids(checker: _Checker, rules: list[Rule], paths: list[Path]) -> None:
+def _check_ids(checker: _Checker, rules: list[Rule], paths: list[NodePath]) -> None:
     first: dict[str, Rule] = {}
     for rule, at in zip(rules, paths):
         if rule.id in first:
@@ -361,7 +360,7 @@ def _check_reachable(checker: _Checker, ordered: list[Rule]) -> None:
     for rule in ordered:
         blocker = winner.get(rule.event)
         if blocker is not None:
-            checker.issues.append(PolicyIssue(rule.where.file, rule.where.line, rule.where.column,
+            checker.issues.append(file_issue(rule.where.file, rule.where.line, rule.where.column,
                 f"rule `{rule.id}` can never fire: rule `{blocker.id}` (line {blocker.where.line}) always applies "
                 f"before it and its action always succeeds"))
         elif rule.enabled and rule.when is None and _always_succeeds(rule.then):
@@ -378,5 +377,5 @@ def _check_ties(checker: _Checker, ordered: list[Rule], explicit: set[str]) -> N
     """Two rules given the same priority on purpose are probably a mistake; unset priorities mean file order."""
     for before, after in zip(ordered, ordered[1:]):
         if before.event == after.event and before.priority == after.priority and {before.id, after.id} <= explicit:
-            checker.warnings.append(PolicyIssue(after.where.file, after.where.line, after.where.column,
+            checker.warnings.append(file_issue(after.where.file, after.where.line, after.where.column,
                 f"rule `{after.id}` has the same priority ({after.priority}) as `{before.id}`; file order decides"))

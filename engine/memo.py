@@ -39,9 +39,9 @@ def _kind(value: Any) -> str:
 class _FieldLiterals:
     """The literals one field is compared with, by kind."""
 
-    values: set = field(default_factory=set)
-    kinds: set = field(default_factory=set)
-    cuts: list = field(default_factory=list)
+    values: set[Any] = field(default_factory=set[Any])
+    kinds: set[Any] = field(default_factory=set[Any])
+    cuts: list[Any] = field(default_factory=list[Any])
 
     def add(self, literal: Any) -> None:
         self.values.add((_kind(literal), literal))
@@ -63,11 +63,11 @@ class _FieldLiterals:
         return value if (kind, value) in self.values else _OTHER
 
 
-def field_literals(conditions: Sequence[dict | None]) -> dict[str, _FieldLiterals]:
+def field_literals(conditions: Sequence[dict[str, Any] | None]) -> dict[str, _FieldLiterals]:
     """Every posted field the compiled conditions test, with the literals they compare it with."""
     fields: dict[str, _FieldLiterals] = {}
 
-    def visit(expression: dict) -> None:
+    def visit(expression: dict[str, Any]) -> None:
         ((key, operand),) = expression.items()
         if key in ("$and", "$or"):
             for part in operand:
@@ -92,15 +92,15 @@ def field_literals(conditions: Sequence[dict | None]) -> dict[str, _FieldLiteral
 class MatchMemo:
     """`matching(posted)` as the matcher answers it, asked of the matcher once per situation kind."""
 
-    def __init__(self, matcher: Matcher, conditions: Sequence[dict | None], capacity: int = MEMO_CAPACITY) -> None:
+    def __init__(self, matcher: Matcher, conditions: Sequence[dict[str, Any] | None], capacity: int = MEMO_CAPACITY) -> None:
         self._matcher = matcher
         self._fields = sorted(field_literals(conditions).items())
         self._capacity = capacity
-        self._answers: dict[tuple, tuple[int, ...]] = {}
+        self._answers: dict[tuple[Any, ...], tuple[int, ...]] = {}
         self._closed = False
         self.misses = 0
 
-    def key(self, posted: dict[str, Any]) -> tuple:
+    def key(self, posted: dict[str, Any]) -> tuple[Any, ...]:
         return tuple(None if name not in posted else literals.region(posted[name]) for name, literals in self._fields)
 
     def close(self) -> None:

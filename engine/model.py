@@ -127,7 +127,8 @@ class Params:
         if name in self.extra:
             return self.extra[name]
         if name in ("capacity.min", "capacity.max", "capacity.low_warning"):
-            return getattr(self.capacity, name.split(".")[1])
+            bound: int = getattr(self.capacity, name.split(".")[1])
+            return bound
         value = getattr(self, name, None)
         return value if isinstance(value, (int, float, str, bool)) else None
 

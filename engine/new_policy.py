@@ -42,5 +42,5 @@ def new_policy(name: str, platform_name: str) -> tuple[str, str]:
     return header + format_policy(_dump(policy)), _dump(suite)
 
 
-def _dump(data: dict) -> str:
+def _dump(data: dict[str, Any]) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110, default_flow_style=None)

@@ -16,7 +16,7 @@ _ORDERINGS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def holds(expression: dict, facts: dict[str, Any]) -> bool:
+def holds(expression: dict[str, Any], facts: dict[str, Any]) -> bool:
     """Whether a compiled expression holds for the posted fields."""
     ((key, operand),) = expression.items()
     if key == "$and":
@@ -37,6 +37,6 @@ def _same_kind(value: Any, literal: Any) -> bool:
     return isinstance(value, bool) == isinstance(literal, bool)
 
 
-def matching(conditions: Sequence[dict | None], facts: dict[str, Any]) -> list[int]:
+def matching(conditions: Sequence[dict[str, Any] | None], facts: dict[str, Any]) -> list[int]:
     """Ranks of every condition that holds, ascending: what `RuleMatcher.matching` must answer."""
     return [rank for rank, condition in enumerate(conditions) if condition is None or holds(condition, facts)]

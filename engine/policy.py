@@ -8,12 +8,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from . import jsonio
 from .compiler import FieldTable, LimitExceeded, compile_condition, leaf_expressions
-from .durable import EngineError, RuleMatcher
-from .errors import PolicyError, PolicyIssue, RequestError, RequestIssue
+from .durable import RuleMatcher
+from .errors import EngineError, Issue, PolicyError, RequestError, field_issue, file_issue
 from .events import EVENTS, Decision, EventKind, FallThrough, Situation, decode_typed
 from .explain import Leaves, explain_condition
 from .loader import parse_policy
@@ -29,23 +29,48 @@ class CompiledEvent:
 
     kind: EventKind
     rules: list[Rule]
-    conditions: list[dict | None]
+    conditions: list[dict[str, Any] | None]
     leaves: list[Leaves]
     table: FieldTable
     matcher: RuleMatcher
     memo: MatchMemo
 
-    def post(self, situation: Situation) -> dict:
+    def post(self, situation: Situation) -> dict[str, Any]:
         """Step 2: the facts these rules test, under the short keys the ruleset was compiled with."""
         return self.table.post(situation.facts)
 
-    def matching(self, posted: dict) -> set[int]:
+    def matching(self, posted: dict[str, Any]) -> set[int]:
         """Step 3: the ranks of the rules whose conditions hold (the memo asks durable_rules on a miss)."""
         return set(self.memo.matching(posted))
 
 
+class PolicyVersion(TypedDict):
+    name: str
+    version: str
+    sha256: str
+
+
+class Step(TypedDict):
+    """One rule of the trace: tried in priority order; `held` is None for a disabled rule."""
+
+    rule: str
+    priority: int
+    held: bool | None
+    outcome: str
+
+
+class Envelope(TypedDict):
+    """What `Policy.evaluate` answers, in Python as over HTTP (`Envelope` in the OpenAPI document)."""
+
+    decision: dict[str, Any]  # action, rule and reason, then the fields of the event's action
+    warnings: list[dict[str, Any]]  # each with `code` and `message`
+    policy: PolicyVersion
+    decision_id: str
+    trace: NotRequired[list[Step]]  # only with explain=True
+
+
 class Policy:
-    def __init__(self, document: PolicyDocument, warnings: list[PolicyIssue] | None = None) -> None:
+    def __init__(self, document: PolicyDocument, warnings: list[Issue] | None = None) -> None:
         self.document = document
         self.warnings = warnings or []
         self._events = self._compile(document)
@@ -64,7 +89,7 @@ class Policy:
 
     def _compile(self, document: PolicyDocument) -> dict[str, CompiledEvent]:
         compiled: dict[str, CompiledEvent] = {}
-        issues: list[PolicyIssue] = []
+        issues: list[Issue] = []
         for name, kind in EVENTS.items():
             rules = document.answering(name)
             if not rules:
@@ -77,13 +102,13 @@ class Policy:
                     leaves.append(_leaves(rule, table))
                 except LimitExceeded as error:
                     where = error.compare.where if error.compare else rule.where
-                    issues.append(PolicyIssue(where.file, where.line, where.column, f"rule `{rule.id}`: {error.message}"))
+                    issues.append(file_issue(where.file, where.line, where.column, f"rule `{rule.id}`: {error.message}"))
             if not issues:
                 try:
                     matcher = RuleMatcher(f"{document.name}.{name}", conditions)
                 except EngineError as error:
                     where = rules[0].where
-                    issues.append(PolicyIssue(where.file, where.line, where.column, f"`{name}` rules: {error}"))
+                    issues.append(file_issue(where.file, where.line, where.column, f"`{name}` rules: {error}"))
                     continue
                 compiled[name] = CompiledEvent(kind, rules, conditions, leaves, table, matcher,
                                                MatchMemo(matcher, conditions))
@@ -102,17 +127,18 @@ class Policy:
             event.memo.close()
             event.matcher.close()
 
-    def evaluate(self, request: Any, *, explain: bool = False) -> dict:
+    def evaluate(self, request: Any, *, explain: bool = False) -> Envelope:
         """Decide one request of any event; raises RequestError naming each bad field.
 
         The steps below are the whole decision, in order; `bench/stages.py` times each one."""
         kind, situation = self.situate(request)
         return self._decide(kind, situation, explain)
 
-    def _decide(self, kind: EventKind, situation: Situation, explain: bool) -> dict:
+    def _decide(self, kind: EventKind, situation: Situation, explain: bool) -> Envelope:
         compiled = self._events.get(kind.name)
-        trace: list[dict] | None = [] if explain else None
-        decision, rule_id = None, "default"
+        trace: list[Step] | None = [] if explain else None
+        decision: Decision | None = None
+        rule_id = "default"
         if compiled is not None:
             posted = compiled.post(situation)
             decision, rule_id = self.carry_out(compiled, situation, posted, compiled.matching(posted), trace)
@@ -126,8 +152,8 @@ class Policy:
         kind = _event_of(request)
         return kind, kind.read(request, self.document)
 
-    def carry_out(self, compiled: CompiledEvent, situation: Situation, posted: dict, matched: set[int],
-                  trace: list[dict] | None = None) -> tuple[Decision | None, str]:
+    def carry_out(self, compiled: CompiledEvent, situation: Situation, posted: dict[str, Any], matched: set[int],
+                  trace: list[Step] | None = None) -> tuple[Decision | None, str]:
         """Step 4: the matching rules' actions in priority order until one can be carried out."""
         for rank, rule in enumerate(compiled.rules):
             if rank not in matched:
@@ -145,7 +171,7 @@ class Policy:
             return outcome, rule.id
         return None, "default"
 
-    def envelope(self, kind: EventKind, decision: Decision | None, rule_id: str) -> dict:
+    def envelope(self, kind: EventKind, decision: Decision | None, rule_id: str) -> Envelope:
         """Step 5: the answer as the caller receives it."""
         fields = dict(decision.fields) if decision else {**kind.fallback, "reason": "no rule decided"}
         fields["rule"] = rule_id
@@ -162,19 +188,20 @@ class Policy:
         typed = decode_typed(body)
         if typed is not None:
             kind, request = typed
-            return jsonio.encode(self._decide(kind, kind.situate(request, self.document), explain))  # type: ignore[misc]
+            assert kind.situate is not None  # decode_typed returns only events that have one
+            return jsonio.encode(self._decide(kind, kind.situate(request, self.document), explain))
         try:
             decoded = jsonio.decode(body)
         except jsonio.MalformedJson as error:
-            raise RequestError([RequestIssue("", str(error))]) from None
+            raise RequestError([field_issue("", str(error))]) from None
         return jsonio.encode(self.evaluate(decoded, explain=explain))
 
-    def _with_disabled(self, event: str, trace: list[dict]) -> list[dict]:
+    def _with_disabled(self, event: str, trace: list[Step]) -> list[Step]:
         if any(rule.event == event for rule in self.document.builtins):
             return trace  # the built-in answer: the policy has no enabled rule of this event to show
         tried = {step["rule"] for step in trace}
         last = trace[-1]["rule"] if trace and trace[-1]["outcome"] == "decided" else None
-        steps = []
+        steps: list[Step] = []
         for rule in self.document.rules_for(event):
             if rule.id in tried:
                 steps.append(next(step for step in trace if step["rule"] == rule.id))
@@ -194,19 +221,20 @@ def _priority(document: PolicyDocument, rule_id: str) -> int:
     return next(rule.priority for rule in document.rules if rule.id == rule_id)
 
 
-def _step(rule: Rule, held: bool, outcome: str) -> dict:
+def _step(rule: Rule, held: bool, outcome: str) -> Step:
     return {"rule": rule.id, "priority": rule.priority, "held": held, "outcome": outcome}
 
 
 def _event_of(request: Any) -> EventKind:
     if not isinstance(request, dict):
-        raise RequestError([RequestIssue("", "the request must be a JSON object")])
+        raise RequestError([field_issue("", "the request must be a JSON object")])
     name = request.get("event")
     if name is None:
-        raise RequestError([RequestIssue("event", f"is required: one of {', '.join(EVENTS)}")])
+        raise RequestError([field_issue("event", f"is required: one of {', '.join(EVENTS)}")])
     if not isinstance(name, str) or name not in EVENTS:
-        raise RequestError([RequestIssue("event", f"unknown event `{name}`{did_you_mean(str(name), EVENTS)}; "
-                                                  f"known: {', '.join(EVENTS)}")])
+        hint = did_you_mean(str(name), EVENTS)
+        raise RequestError([field_issue("event", f"unknown event `{name}`{hint}; known: {', '.join(EVENTS)}",
+                                        hint.suggestion)])
     return EVENTS[name]
 
 
@@ -218,6 +246,6 @@ def load_policy(path: str | Path, limits: YamlLimits = YamlLimits(), *, served_a
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise PolicyError([PolicyIssue(str(path), 1, 1, f"cannot read: {error.strerror or error}")]) from None
+        raise PolicyError([file_issue(str(path), 1, 1, f"cannot read: {error.strerror or error}")]) from None
     document, warnings = parse_policy(data, str(path), limits, served_as=served_as)
     return Policy(document, warnings)

@@ -24,8 +24,8 @@ class BuiltinAnswer:
     event: str
     name: str
     description: str
-    rules: tuple[dict, ...]
-    cases: tuple[dict, ...]
+    rules: tuple[dict[str, Any], ...]
+    cases: tuple[dict[str, Any], ...]
 
     @property
     def rule_id(self) -> str:

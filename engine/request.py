@@ -13,8 +13,9 @@ from typing import Annotated, Any, Callable, Literal, TypeVar
 
 import msgspec
 
-from .errors import RequestError, RequestIssue
+from .errors import Issue, RequestError, field_issue
 from .model import STATUSES
+from .suggestions import Hint, did_you_mean
 
 ENTRIES = ("product_page", "order_page", "after_sales_page", "direct", "fan_group", "live", "other")
 ROLES = ("main", "sub")
@@ -47,7 +48,7 @@ class Agent(msgspec.Struct, forbid_unknown_fields=True):
 
     @property
     def logged_in(self) -> bool:
-        return self.status != "offline"
+        return bool(self.status != "offline")  # `status` is a Literal built from STATUSES, Any to mypy
 
     @property
     def online(self) -> bool:
@@ -79,30 +80,29 @@ class Reader:
     """Reads fields out of untrusted JSON, collecting one issue per bad field instead of stopping."""
 
     def __init__(self) -> None:
-        self.issues: list[RequestIssue] = []
+        self.issues: list[Issue] = []
 
-    def fail(self, path: str, message: str) -> None:
-        self.issues.append(RequestIssue(path, message))
+    def fail(self, path: str, message: str, hint: Hint = Hint()) -> None:
+        self.issues.append(field_issue(path, message, hint.suggestion))
 
-    def obj(self, value: Any, path: str) -> dict:
+    def obj(self, value: Any, path: str) -> dict[str, Any]:
         if isinstance(value, dict):
             return value
         self.fail(path, f"must be an object, not {_json_type(value)}")
         return {}
 
-    def unknown_keys(self, data: dict, allowed: tuple[str, ...], path: str) -> None:
+    def unknown_keys(self, data: dict[str, Any], allowed: tuple[str, ...], path: str) -> None:
         for key in data:
             if key not in allowed:
-                from .suggestions import did_you_mean
+                hint = did_you_mean(key, allowed)
+                self.fail(_join(path, key), f"unknown field{hint}", hint)
 
-                self.fail(_join(path, key), f"unknown field{did_you_mean(key, allowed)}")
-
-    def field(self, data: dict, key: str, path: str, check: Callable[[Any, str], T], default: T) -> T:
+    def field(self, data: dict[str, Any], key: str, path: str, check: Callable[[Any, str], T], default: T) -> T:
         if key not in data or (data[key] is None and default is None):
             return default
         return check(data[key], _join(path, key))
 
-    def required(self, data: dict, key: str, path: str, check: Callable[[Any, str], T], default: T) -> T:
+    def required(self, data: dict[str, Any], key: str, path: str, check: Callable[[Any, str], T], default: T) -> T:
         if key not in data:
             self.fail(_join(path, key), "is required")
             return default
@@ -178,7 +178,7 @@ class Reader:
             return ()
         return tuple(self.string(item, f"{path}[{index}]") for index, item in enumerate(value))
 
-    def items(self, value: Any, path: str, limit: int) -> list:
+    def items(self, value: Any, path: str, limit: int) -> list[Any]:
         if not isinstance(value, list):
             self.fail(path, f"must be a list, not {_json_type(value)}")
             return []
@@ -196,7 +196,7 @@ _EPOCH = datetime.fromisoformat("1970-01-01T00:00:00+00:00")
 MAX_AGENTS = 5_000
 
 
-def read_agents(reader: Reader, data: dict, *, required: bool = True) -> tuple[Agent, ...]:
+def read_agents(reader: Reader, data: dict[str, Any], *, required: bool = True) -> tuple[Agent, ...]:
     raw = data.get("agents")
     if raw is None:
         if required:
@@ -261,7 +261,7 @@ def read_agent(reader: Reader, value: Any, path: str) -> Agent:
     )
 
 
-def read_agent_event(reader: Reader, data: dict, agent_fields: tuple[str, ...]) -> tuple[dict, str]:
+def read_agent_event(reader: Reader, data: dict[str, Any], agent_fields: tuple[str, ...]) -> tuple[dict[str, Any], str]:
     """The envelope of an event about one agent (`agent_settings`, `login`): its `agent` object and id."""
     reader.unknown_keys(data, ("event", "now", "agent"), "")
     reader.required(data, "now", "", reader.timestamp, None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 from functools import lru_cache
 
 import jsonschema
@@ -15,9 +16,9 @@ from jsonschema.exceptions import ValidationError
 
 from fenliu.schemas import load_schema
 
-from .errors import PolicyIssue
-from .suggestions import did_you_mean
-from .yaml_source import YamlDocument
+from .errors import Issue
+from .suggestions import Hint, did_you_mean
+from .yaml_source import NodePath, YamlDocument
 
 # Words people write for a key of the language, when spelling is no guide (`if` for `when`).
 SYNONYMS = {"if": "when", "condition": "when", "conditions": "when", "do": "then", "action": "then",
@@ -35,20 +36,23 @@ def validator(name: str) -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(load_schema(name))
 
 
-def schema_issues(document: YamlDocument, schema_name: str) -> list[PolicyIssue]:
+def schema_issues(document: YamlDocument, schema_name: str) -> list[Issue]:
     return sorted({issue for _, issue in schema_problems(document, schema_name)})
 
 
-def schema_problems(document: YamlDocument, schema_name: str) -> list[tuple[tuple, PolicyIssue]]:
+def schema_problems(document: YamlDocument, schema_name: str) -> list[tuple[NodePath, Issue]]:
     """Every schema error as the path of the value it concerns and the issue to report there."""
-    problems: dict[PolicyIssue, tuple] = {}
+    problems: dict[Issue, NodePath] = {}
     for error in validator(schema_name).iter_errors(document.data):
-        for path, message, on_key in _explain(error):
-            problems.setdefault(document.issue(path, message, key=on_key), tuple(error.absolute_path))
+        for path, message, on_key, hint in _explain(error):
+            problems.setdefault(document.issue(path, message, key=on_key, suggestion=hint.suggestion),
+                                tuple(error.absolute_path))
     return sorted(((path, issue) for issue, path in problems.items()), key=lambda item: item[1])
 
 
-def _explain(error: ValidationError) -> Iterator[tuple[tuple, str, bool]]:
+def _explain(error: ValidationError) -> Iterator[tuple[NodePath, str, bool, Hint]]:
+    """Each problem an error stands for: the path of the value, the message, whether the key (not
+    the value) is to blame, and the hint of a mistyped name."""
     path = tuple(error.absolute_path)
     instance, kind = error.instance, error.validator
     if kind == "oneOf":
@@ -56,33 +60,36 @@ def _explain(error: ValidationError) -> Iterator[tuple[tuple, str, bool]]:
     elif kind == "additionalProperties":
         known = list(error.schema.get("properties", {}))
         for key in sorted(set(instance) - set(known)):
-            hint = did_you_mean(key, known) or (f"; did you mean `{SYNONYMS[key]}`?" if SYNONYMS.get(key) in known else "")
-            yield path + (key,), f"unknown key `{key}`{hint}", True
+            hint = did_you_mean(key, known)
+            if hint.name is None and SYNONYMS.get(key) in known:
+                hint = Hint(SYNONYMS[key])
+            yield path + (key,), f"unknown key `{key}`{hint}", True, hint
     elif kind == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
-        yield path, f"missing required key `{missing}`", False
+        yield path, f"missing required key `{missing}`", False, Hint()
     elif kind == "enum" and instance in ACTION_EXAMPLES:
-        yield path, f"`{instance}` needs its options: write `{ACTION_EXAMPLES[instance]}`", False
+        yield path, f"`{instance}` needs its options: write `{ACTION_EXAMPLES[instance]}`", False, Hint()
     elif kind == "enum":
         options = [str(option) for option in error.validator_value]
-        yield path, f"`{instance}` is not one of: {', '.join(options)}{did_you_mean(str(instance), options)}", False
+        hint = did_you_mean(str(instance), options)
+        yield path, f"`{instance}` is not one of: {', '.join(options)}{hint}", False, hint
     elif kind == "type":
         wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-        yield path, f"expected {' or '.join(_JSON_TYPES.get(w, w) for w in wanted)}, got {_describe(instance)}", False
+        yield path, f"expected {' or '.join(_JSON_TYPES.get(str(w), str(w)) for w in wanted)}, got {_describe(instance)}", False, Hint()
     elif kind == "pattern":
         allowed = error.schema.get("patternMessage", "letters, digits, - and _")
-        yield path, f"`{instance}` is not a valid name here: use {allowed}", False
+        yield path, f"`{instance}` is not a valid name here: use {allowed}", False, Hint()
     elif kind == "anyOf" and any("$ref" in branch and "param_ref" in branch["$ref"] for branch in error.validator_value):
-        yield path, f"expected a number or `{{param: NAME}}`, got {_describe(instance)}", False
+        yield path, f"expected a number or `{{param: NAME}}`, got {_describe(instance)}", False, Hint()
     elif kind in ("minProperties", "maxProperties") and "fact" in instance:
-        yield path, "a comparison needs `fact` and exactly one operator (eq, ne, lt, le, gt, ge, in, not_in, exists, contains)", False
+        yield path, "a comparison needs `fact` and exactly one operator (eq, ne, lt, le, gt, ge, in, not_in, exists, contains)", False, Hint()
     elif kind in ("minProperties", "maxProperties"):
-        yield path, "`then` needs exactly one action", False
+        yield path, "`then` needs exactly one action", False, Hint()
     else:
-        yield path, _plain(error), False
+        yield path, _plain(error), False, Hint()
 
 
-def _explain_choice(error: ValidationError) -> Iterator[tuple[tuple, str, bool]]:
+def _explain_choice(error: ValidationError) -> Iterator[tuple[NodePath, str, bool, Hint]]:
     """Pick the oneOf branch the author meant from the keys they wrote, and report that branch's errors."""
     path = tuple(error.absolute_path)
     instance = error.instance
@@ -97,25 +104,28 @@ def _explain_choice(error: ValidationError) -> Iterator[tuple[tuple, str, bool]]
     elif isinstance(instance, str):
         meant = next((i for i, b in enumerate(branches) if "enum" in b), None)
     if meant is None:
-        yield path, _choice_help(error.schema, instance), False
+        message, hint = _choice_help(error.schema, instance)
+        yield path, message, False, hint
         return
     for sub in error.context:
         if sub.schema_path and sub.schema_path[0] == meant:
             yield from _explain(sub)
 
 
-def _choice_help(schema: dict, instance: object) -> str:
+def _choice_help(schema: dict[str, Any], instance: object) -> tuple[str, Hint]:
     if "action" in schema.get("description", "").lower() or any("enum" in b for b in schema["oneOf"]):
         names = sorted({*schema["oneOf"][0]["enum"], *schema["oneOf"][1]["properties"]})
         if isinstance(instance, dict) and instance:
             key = next(iter(instance))
-            return f"unknown action `{key}`{did_you_mean(key, names)}"
-        return f"`then` must name one action: {', '.join(names)}"
+            hint = did_you_mean(key, names)
+            return f"unknown action `{key}`{hint}", hint
+        return f"`then` must name one action: {', '.join(names)}", Hint()
     if isinstance(instance, dict) and instance:
         key = next(iter(instance))
-        return (f"unknown condition key `{key}`{did_you_mean(key, ['fact', 'all', 'any', 'not'])}: "
-                "a condition is `{fact: NAME, OP: VALUE}`, `all: [...]`, `any: [...]` or `not: {...}`")
-    return "a condition is `{fact: NAME, OP: VALUE}`, `all: [...]`, `any: [...]` or `not: {...}`"
+        hint = did_you_mean(key, ["fact", "all", "any", "not"])
+        return (f"unknown condition key `{key}`{hint}: "
+                "a condition is `{fact: NAME, OP: VALUE}`, `all: [...]`, `any: [...]` or `not: {...}`"), hint
+    return "a condition is `{fact: NAME, OP: VALUE}`, `all: [...]`, `any: [...]` or `not: {...}`", Hint()
 
 
 def _describe(value: object) -> str:
@@ -129,4 +139,5 @@ def _describe(value: object) -> str:
 
 
 def _plain(error: ValidationError) -> str:
-    return error.message.replace("'", "`")
+    message: str = error.message
+    return message.replace("'", "`")

@@ -43,7 +43,7 @@ def fact_help() -> dict[str, Any]:
 def request_field_help() -> dict[str, Any]:
     """Every field a request of some event may carry, described as in the request contract."""
     request = load_schema("request.schema.json")
-    fields: dict[str, tuple[list[str], dict]] = {}
+    fields: dict[str, tuple[list[str], dict[str, Any]]] = {}
     for event in EVENTS:
         for name, spec in request["$defs"][event]["properties"].items():
             if name not in ("event", "agents"):
@@ -51,7 +51,7 @@ def request_field_help() -> dict[str, Any]:
     return {name: {"description": f"{', '.join(events)}: {_describe(spec)}"} for name, (events, spec) in fields.items()}
 
 
-def _describe(spec: dict) -> str:
+def _describe(spec: dict[str, Any]) -> str:
     text = spec.get("description", "")
     inner = spec.get("properties") or spec.get("items", {}).get("properties") or {}
     if inner:
@@ -62,13 +62,13 @@ def _describe(spec: dict) -> str:
 
 
 def current_policy_schema() -> dict[str, Any]:
-    schema = json.loads(json.dumps(load_schema("policy.schema.json")))
+    schema: dict[str, Any] = json.loads(json.dumps(load_schema("policy.schema.json")))
     schema["$defs"]["condition"]["oneOf"][0]["properties"]["fact"] = fact_help()
     return schema
 
 
 def current_test_schema() -> dict[str, Any]:
-    schema = json.loads(json.dumps(load_schema("policy-test.schema.json")))
+    schema: dict[str, Any] = json.loads(json.dumps(load_schema("policy-test.schema.json")))
     properties = schema["$defs"]["request"]["properties"]
     schema["$defs"]["request"]["properties"] = {**{key: properties[key] for key in ("event", "agents")},
                                                 **request_field_help()}

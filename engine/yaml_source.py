@@ -12,9 +12,11 @@ from typing import Any
 
 import yaml
 
-from .errors import PolicyError, PolicyIssue
+from .errors import Issue, PolicyError, file_issue
+from .suggestions import Hint
 
-Path = tuple[str | int, ...]
+# Where a value sits in a YAML document: the keys and indexes from the root (not a file path).
+NodePath = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)
@@ -30,10 +32,10 @@ class YamlDocument:
 
     file: str
     data: Any
-    value_marks: dict[Path, tuple[int, int]] = field(default_factory=dict)
-    key_marks: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    value_marks: dict[NodePath, tuple[int, int]] = field(default_factory=dict)
+    key_marks: dict[NodePath, tuple[int, int]] = field(default_factory=dict)
 
-    def position(self, path: Path, *, key: bool = False) -> tuple[int, int]:
+    def position(self, path: NodePath, *, key: bool = False) -> tuple[int, int]:
         """Line and column (1-based) of the value at `path`, or of the nearest enclosing value known."""
         marks = self.key_marks if key else self.value_marks
         probe = tuple(path)
@@ -45,10 +47,22 @@ class YamlDocument:
             probe = probe[:-1]
         return self.value_marks.get((), (1, 1))
 
-    def issue(self, path: Path, message: str, *, key: bool = False) -> PolicyIssue:
+    def issue(self, path: NodePath, message: str, *, key: bool = False, suggestion: str | None = None) -> Issue:
         line, column = self.position(path, key=key)
-        return PolicyIssue(self.file, line, column, message)
+        return file_issue(self.file, line, column, message, suggestion)
 
+
+
+@dataclass
+class Findings:
+    """The problems found in one document, each placed at the line and column of the value concerned:
+    every check of a policy or test file adds to one, and all are reported at once."""
+
+    document: YamlDocument
+    issues: list[Issue] = field(default_factory=list)
+
+    def error(self, path: NodePath, message: str, *, key: bool = False, hint: Hint = Hint()) -> None:
+        self.issues.append(self.document.issue(path, message, key=key, suggestion=hint.suggestion))
 
 _COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 _SCALAR_AS_STRING = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"}
@@ -59,7 +73,7 @@ class _Builder:
         self.document = YamlDocument(file, None)
         self.limits = limits
         self.nodes = 0
-        self.issues: list[PolicyIssue] = []
+        self.issues: list[Issue] = []
         self._scalars = yaml.SafeLoader("")
 
     def _mark(self, node: yaml.Node) -> tuple[int, int]:
@@ -67,9 +81,9 @@ class _Builder:
 
     def _fail(self, node: yaml.Node, message: str) -> None:
         line, column = self._mark(node)
-        self.issues.append(PolicyIssue(self.document.file, line, column, message))
+        self.issues.append(file_issue(self.document.file, line, column, message))
 
-    def build(self, node: yaml.Node, path: Path, depth: int) -> Any:
+    def build(self, node: yaml.Node, path: NodePath, depth: int) -> Any:
         self.nodes += 1
         if self.nodes > self.limits.max_nodes:
             raise _TooBig(node, f"document has more than {self.limits.max_nodes} values (alias expansion counts)")
@@ -85,7 +99,7 @@ class _Builder:
             return [self.build(item, path + (index,), depth + 1) for index, item in enumerate(node.value)]
         return self._scalar(node)
 
-    def _mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict:
+    def _mapping(self, node: yaml.MappingNode, path: NodePath, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
@@ -155,19 +169,19 @@ def _compose_events(events: Iterator[yaml.Event], max_depth: int) -> yaml.Node |
             node = open_nodes.pop()
             node.end_mark = event.end_mark
             continue
-        if not isinstance(event, yaml.NodeEvent):
-            continue
         if isinstance(event, yaml.AliasEvent):
             if event.anchor not in anchors:
                 raise yaml.composer.ComposerError(None, None, f"found undefined alias {event.anchor}", event.start_mark)
             node = anchors[event.anchor]
-        else:
+        elif isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)):
             node = _new_node(event)
             if event.anchor is not None:
                 if event.anchor in anchors:
                     raise yaml.composer.ComposerError(None, None, f"duplicate anchor &{event.anchor}",
                                                       event.start_mark)
                 anchors[event.anchor] = node
+        else:
+            continue  # the stream's and the document's other boundaries
         _attach(open_nodes, node)
         if root is None:
             root = node
@@ -178,7 +192,7 @@ def _compose_events(events: Iterator[yaml.Event], max_depth: int) -> yaml.Node |
     return root
 
 
-def _new_node(event: yaml.NodeEvent) -> yaml.Node:
+def _new_node(event: yaml.ScalarEvent | yaml.CollectionStartEvent) -> yaml.Node:
     tag = event.tag
     if isinstance(event, yaml.ScalarEvent):
         if tag is None or tag == "!":
@@ -213,33 +227,33 @@ def parse_yaml(text: str | bytes, file: str, limits: YamlLimits = YamlLimits()) 
     """Parse one YAML document; raise PolicyError listing every syntax or structure problem found."""
     size = len(text.encode("utf-8") if isinstance(text, str) else text)
     if size > limits.max_bytes:
-        raise PolicyError([PolicyIssue(file, 1, 1, f"file is {size} bytes, over the limit of {limits.max_bytes}")])
+        raise PolicyError([file_issue(file, 1, 1, f"file is {size} bytes, over the limit of {limits.max_bytes}")])
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as error:
-            raise PolicyError([PolicyIssue(file, 1, 1, f"file is not valid UTF-8 (byte {error.start})")]) from None
+            raise PolicyError([file_issue(file, 1, 1, f"file is not valid UTF-8 (byte {error.start})")]) from None
     if "\x00" in text:
-        raise PolicyError([PolicyIssue(file, 1, 1, "file contains NUL bytes: it is binary, not YAML")])
+        raise PolicyError([file_issue(file, 1, 1, "file contains NUL bytes: it is binary, not YAML")])
     try:
         root = _compose(text, limits.max_depth)
     except _TooDeep as error:
-        raise PolicyError([PolicyIssue(file, error.mark.line + 1, error.mark.column + 1,
+        raise PolicyError([file_issue(file, error.mark.line + 1, error.mark.column + 1,
                                        f"document is nested deeper than {limits.max_depth} levels")]) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise PolicyError([PolicyIssue(file, line, column, f"YAML syntax: {error.problem or error}")]) from None
+        raise PolicyError([file_issue(file, line, column, f"YAML syntax: {error.problem or error}")]) from None
     except yaml.YAMLError as error:
-        raise PolicyError([PolicyIssue(file, 1, 1, f"YAML: {error}")]) from None
+        raise PolicyError([file_issue(file, 1, 1, f"YAML: {error}")]) from None
     builder = _Builder(file, limits)
     if root is None:
-        raise PolicyError([PolicyIssue(file, 1, 1, "file is empty")])
+        raise PolicyError([file_issue(file, 1, 1, "file is empty")])
     try:
         builder.document.data = builder.build(root, (), 0)
     except _TooBig as error:
         line, column = error.node.start_mark.line + 1, error.node.start_mark.column + 1
-        raise PolicyError([PolicyIssue(file, line, column, error.message)]) from None
+        raise PolicyError([file_issue(file, line, column, error.message)]) from None
     if builder.issues:
         raise PolicyError(builder.issues)
     return builder.document

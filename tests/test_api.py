@@ -52,6 +52,8 @@ def _error_shape(response, status: int, code: str) -> dict:
     assert set(body) == {"error"}
     assert set(body["error"]) == {"code", "message", "details"}
     assert body["error"]["code"] == code
+    # Every entry says where in `path` and carries the fix, or null, in `suggestion`.
+    assert all({"path", "message", "suggestion"} <= set(detail) for detail in body["error"]["details"])
     return body["error"]
 
 
@@ -138,6 +140,7 @@ def test_body_too_large_is_413(rules_dir):
 def test_unknown_policy_is_404_with_a_suggestion(client):
     error = _error_shape(_evaluate(client, route([agent("a1")]), name="kuaishu"), 404, "unknown_policy")
     assert "did you mean `kuaishou`" in error["message"]
+    assert error["details"][0]["path"] == "name" and error["details"][0]["suggestion"] == "did you mean `kuaishou`?"
 
 
 def test_wrong_method_is_405_with_allow(client):
@@ -177,8 +180,10 @@ def test_validate_reports_errors_with_line_and_column_and_loads_nothing(client):
     response = client.post("/v1/policies/validate", data=text, content_type="application/yaml")
     body = response.get_json()
     assert response.status_code == 200 and body["valid"] is False
-    assert all({"line", "column", "message"} == set(error) for error in body["errors"])
-    assert any("did you mean `customer.hours_since_last_agent`" in error["message"] for error in body["errors"])
+    assert all({"path", "file", "line", "column", "message", "suggestion"} == set(error) for error in body["errors"])
+    assert all(error["path"] == f"<request>:{error['line']}:{error['column']}" for error in body["errors"])
+    assert any("did you mean `customer.hours_since_last_agent`" in error["message"]
+               and error["suggestion"] == "did you mean `customer.hours_since_last_agent`?" for error in body["errors"])
     assert [policy["name"] for policy in client.get("/v1/policies").get_json()["policies"]] == ["douyin", "kuaishou", "taobao"]
 
 
@@ -235,7 +240,9 @@ def test_a_file_that_never_loaded_is_reported_but_the_good_policies_stay_ready(r
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.get_json()["failed"] == ["broken"] and "kuaishou" in response.get_json()["serving"]
-    _error_shape(_evaluate(client, route([agent("a1")]), name="broken"), 503, "policy_unavailable")
+    error = _error_shape(_evaluate(client, route([agent("a1")]), name="broken"), 503, "policy_unavailable")
+    (detail,) = [detail for detail in error["details"] if "missing required key `platform`" in detail["message"]]
+    assert detail["path"] == f"{detail['file']}:{detail['line']}:{detail['column']}" and detail["file"].endswith("broken.yaml")
     app.extensions["fenliu"].registry.close()
 
 

@@ -13,7 +13,7 @@ if str(ROOT) not in sys.path:
 
 from bench import floor  # noqa: E402
 from bench.agreement import assert_agree  # noqa: E402
-from bench.floor import Outcome  # noqa: E402
+from bench.floor import FloorDecision  # noqa: E402
 from bench.requests_gen import generate  # noqa: E402
 from bench.stages import staged_route  # noqa: E402
 
@@ -28,7 +28,7 @@ def test_staged_evaluation_reaches_the_same_decision(shipped):
     policy = shipped["kuaishou"]
     for request in generate(12, 30, seed=5).requests:
         outcome, times = staged_route(policy, request)
-        assert outcome == Outcome.of_envelope(policy.evaluate(request))
+        assert outcome == FloorDecision.of_envelope(policy.evaluate(request))
         assert times.total > 0
 
 

@@ -12,7 +12,7 @@ from conftest import ROOT
 from fenliu.api.app import create_app
 from fenliu.api.settings import Settings
 from fenliu.cli import main
-from fenliu.engine.errors import PolicyError, RequestError
+from fenliu.engine.errors import PolicyError, RequestError, data_issue, details, field_issue, file_issue
 from fenliu.engine.loader import parse_policy
 from fenliu.engine.policy import load_policy
 
@@ -125,3 +125,15 @@ def test_404_and_405_bodies_are_fenliu_s_own(tmp_path):
     wrong = client.delete("/v1/reload").get_json()["error"]
     assert wrong["code"] == "method_not_allowed" and "use POST" in wrong["message"]
     app.extensions["fenliu"].registry.close()
+
+
+def test_every_details_entry_is_made_one_way_whatever_the_issue_is_about():
+    assert details([field_issue("agents[0].max_session", "unknown field; did you mean `max_sessions`?",
+                                "did you mean `max_sessions`?")]) == [
+        {"path": "agents[0].max_session", "message": "unknown field; did you mean `max_sessions`?",
+         "suggestion": "did you mean `max_sessions`?"}]
+    assert details([file_issue("rules/x.yaml", 3, 5, "unknown group `vip`")]) == [
+        {"path": "rules/x.yaml:3:5", "file": "rules/x.yaml", "line": 3, "column": 5,
+         "message": "unknown group `vip`", "suggestion": None}]
+    assert details([data_issue("trace", 12, "at", "needs a time zone")]) == [
+        {"path": "trace.12.at", "message": "needs a time zone", "suggestion": None}]

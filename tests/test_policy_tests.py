@@ -295,3 +295,17 @@ def test_diff_lists_the_cases_whose_decision_an_edit_changes(tmp_path):
     assert run("diff", KUAISHOU, edited, "--cases", cases, "--exit-code").exit_code == 1
     same = run("diff", KUAISHOU, KUAISHOU, "--exit-code")
     assert same.exit_code == 0 and same.output.startswith("0 of ")
+
+
+def test_an_engine_fault_fails_the_cases_with_a_message_not_a_traceback(monkeypatch):
+    # EngineError is a FenliuError, so the runner's `except FenliuError` turns it into a failed case.
+    from fenliu.engine.durable import EngineError, RuleMatcher
+
+    def refuse(self, facts):
+        raise EngineError(f"{self.name}: the rule engine failed: injected")
+
+    monkeypatch.setattr(RuleMatcher, "matching", refuse)
+    result = run("test", RULES / "kuaishou.test.yaml")
+    assert result.exit_code == 1
+    assert "the engine failed" in result.output and "injected" in result.output
+    assert "Traceback" not in result.output

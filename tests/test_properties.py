@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from conftest import ROOT
 from fenliu.engine import oracle
 from fenliu.engine.request import Reader, read_agent
-from fenliu.engine.roster import Capacity, counts
+from fenliu.engine.eligibility import Capacity, counts
 from strategies import agents, dequeue_requests, route_requests
 
 SCHEMA = json.loads((ROOT / "schemas" / "request.schema.json").read_text(encoding="utf-8"))

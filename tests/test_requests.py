@@ -50,12 +50,13 @@ def test_unknown_fields_are_errors_with_a_suggestion(shipped):
     request = route([agent("a1")])
     request["agents"][0]["max_session"] = 5
     assert errors_of(shipped["kuaishou"], request) == [
-        {"path": "agents[0].max_session", "message": "unknown field; did you mean `max_sessions`?"}]
+        {"path": "agents[0].max_session", "message": "unknown field; did you mean `max_sessions`?",
+         "suggestion": "did you mean `max_sessions`?"}]
 
 
 def test_duplicate_agent_ids_are_refused(shipped):
     found = errors_of(shipped["kuaishou"], route([agent("a1"), agent("a1")]))
-    assert found == [{"path": "agents[1].id", "message": "duplicates agents[0].id `a1`"}]
+    assert found == [{"path": "agents[1].id", "message": "duplicates agents[0].id `a1`", "suggestion": None}]
 
 
 @pytest.mark.parametrize("now", ["2026-11-23T10:00:00", "yesterday", 1700000000])

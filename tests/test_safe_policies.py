@@ -69,7 +69,7 @@ def test_on_is_still_read_with_a_deprecation_warning_at_its_line_and_strict_chec
     policy = policy_of(OLD_SPELLING)
     assert policy.document.rules[0].event == "close"
     (warning,) = [w for w in policy.warnings if "deprecated" in w.message]
-    assert (warning.line, warning.column) == (5, 5) and "write `event:`" in warning.message
+    assert (warning.location.line, warning.location.column) == (5, 5) and "write `event:`" in warning.message
     policy.close()
     path = tmp_path / "old.yaml"
     path.write_text(OLD_SPELLING, encoding="utf-8")
@@ -203,7 +203,8 @@ def test_an_unknown_time_zone_is_reported_at_its_line_with_a_did_you_mean():
     with pytest.raises(PolicyError) as raised:
         parse_policy(NIGHT.format(zone="Asia/Shangai"), "night.yaml")
     (issue,) = raised.value.issues
-    assert issue.line == 3 and "did you mean `Asia/Shanghai`" in issue.message
+    assert issue.location.line == 3 and "did you mean `Asia/Shanghai`" in issue.message
+    assert issue.suggestion == "did you mean `Asia/Shanghai`?"
 
 
 # ---- check is the server ----------------------------------------------------------------------------

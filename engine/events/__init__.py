@@ -9,6 +9,7 @@ from typing import Any, Callable, Union
 import msgspec
 
 from ..facts import FactSpec
+from ..model import Group
 from . import agent_settings, close, dequeue, login, manual_assign, order, route, transfer
 from .base import Decision, FallThrough, Situation
 
@@ -19,7 +20,7 @@ class EventKind:
     actions: tuple[str, ...]
     facts: dict[str, FactSpec]
     fallback: dict[str, Any]
-    fact_spec: Callable[[str, tuple], FactSpec | None]
+    fact_spec: Callable[[str, tuple[Group, ...]], FactSpec | None]
     read: Callable[..., Situation]
     carry_out: Callable[..., Decision | FallThrough]
     # Events whose requests msgspec decodes straight from bytes: the struct, its remaining checks
@@ -41,7 +42,7 @@ EVENTS: dict[str, EventKind] = {kind.name: kind for kind in map(EventKind.of, [
 _TYPED = {kind.request: kind for kind in EVENTS.values() if kind.request is not None}
 # Each struct names its event in a required `event` field; a second typed event will need them
 # tagged instead (`tag_field="event"`), the form msgspec takes for a union of structs.
-_DECODER = msgspec.json.Decoder(Union[tuple(_TYPED)])  # type: ignore[valid-type]
+_DECODER = msgspec.json.Decoder(Union[tuple(_TYPED)])
 
 
 def decode_typed(body: bytes | str) -> tuple[EventKind, Any] | None:
@@ -52,7 +53,8 @@ def decode_typed(body: bytes | str) -> tuple[EventKind, Any] | None:
     except (msgspec.DecodeError, RecursionError):
         return None
     kind = _TYPED[type(request)]
-    request = kind.checked(request)  # type: ignore[misc]
+    assert kind.checked is not None  # every typed event says what msgspec cannot check
+    request = kind.checked(request)
     return None if request is None else (kind, request)
 
 

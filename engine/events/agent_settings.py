@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..facts import FactSpec, specs
-from ..model import STATUSES, Action, PolicyDocument
+from ..model import STATUSES, Action, Group, PolicyDocument
 from ..request import Reader, read_agent_event
 from .base import Decision, FallThrough, Situation
 
@@ -27,11 +27,11 @@ WARNINGS = {
 }
 
 
-def fact_spec(name: str, policy_groups: tuple) -> FactSpec | None:
+def fact_spec(name: str, policy_groups: tuple[Group, ...]) -> FactSpec | None:
     return FACTS.get(name)
 
 
-def read(data: dict, policy: PolicyDocument) -> Situation:
+def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:
     reader = Reader()
     agent, agent_id = read_agent_event(reader, data, ("status", "max_sessions"))
     status = reader.required(agent, "status", "agent", reader.choice(STATUSES), "online")
@@ -55,7 +55,7 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
     if isinstance(maximum, int) and maximum <= 0:
         return FallThrough("a maximum of 0 or less is never accepted (B2)")
     code = action.options.get("warning")
-    warnings = ()
+    warnings: tuple[dict[str, Any], ...] = ()
     if code:
         message = WARNINGS[code].format(max=maximum, low=policy.params.capacity.low_warning,
                                         agent=situation.extra["agent_id"])

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..facts import FactSpec
-from ..model import Action, PolicyDocument
+from ..model import Action, Group, PolicyDocument
 
 
 @dataclass(frozen=True)
@@ -13,7 +13,7 @@ class Decision:
     """The `decision` object of the envelope, less the rule that made it (the engine adds it)."""
 
     fields: dict[str, Any]
-    warnings: tuple[dict, ...] = ()
+    warnings: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,8 @@ class Event(Protocol):
     facts: dict[str, FactSpec]
     fallback: dict[str, Any]
 
-    def fact_spec(self, name: str, policy_groups: tuple) -> FactSpec | None: ...
+    def fact_spec(self, name: str, policy_groups: tuple[Group, ...]) -> FactSpec | None: ...
 
-    def read(self, data: dict, policy: PolicyDocument) -> Situation: ...
+    def read(self, data: dict[str, Any], policy: PolicyDocument) -> Situation: ...
 
     def carry_out(self, action: Action, situation: Situation, policy: PolicyDocument) -> Decision | FallThrough: ...

@@ -2,8 +2,10 @@
 refuse ("please reply first") or keep; this module supplies the facts about the last message."""
 from __future__ import annotations
 
+from typing import Any
+
 from ..facts import FactSpec, specs
-from ..model import Action, PolicyDocument
+from ..model import Action, Group, PolicyDocument
 from ..request import Reader
 from .base import Decision, FallThrough, Situation
 
@@ -18,11 +20,11 @@ FACTS: dict[str, FactSpec] = specs(
 FALLBACK = {"action": "keep"}
 
 
-def fact_spec(name: str, policy_groups: tuple) -> FactSpec | None:
+def fact_spec(name: str, policy_groups: tuple[Group, ...]) -> FactSpec | None:
     return FACTS.get(name)
 
 
-def read(data: dict, policy: PolicyDocument) -> Situation:
+def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:
     reader = Reader()
     reader.unknown_keys(data, ("event", "now", "manual", "conversation"), "")
     now = reader.required(data, "now", "", reader.timestamp, None)
@@ -44,7 +46,7 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
     return Decision({"action": action.kind, "reason": action.reason or _reason(action.kind, situation.facts)})
 
 
-def _reason(kind: str, facts: dict) -> str:
+def _reason(kind: str, facts: dict[str, Any]) -> str:
     """Says what the decision rests on: who spoke last, and how long ago."""
     sender, minutes = facts["last_message.from"], facts["last_message.minutes_ago"]
     last = f"last message from the {'buyer' if sender == 'customer' else sender} {minutes:.0f} min ago"

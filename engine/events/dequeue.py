@@ -18,9 +18,9 @@ from typing import Any
 from msgspec.structs import replace
 
 from ..facts import FactSpec, counter_specs, put_counters, specs
-from ..model import Action, PolicyDocument
+from ..model import Action, Group, PolicyDocument
 from ..request import Agent, Conversation, Customer, Reader, read_agents, read_conversation, read_customer
-from ..roster import Capacity, ranking
+from ..eligibility import Capacity, ranking
 from .base import Decision, FallThrough, Situation
 
 NAME = "dequeue"
@@ -52,11 +52,11 @@ class Queued:
     cached_at: str | None = None
 
 
-def fact_spec(name: str, policy_groups: tuple) -> FactSpec | None:
+def fact_spec(name: str, policy_groups: tuple[Group, ...]) -> FactSpec | None:
     return FACTS.get(name)
 
 
-def read(data: dict, policy: PolicyDocument) -> Situation:
+def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:
     reader = Reader()
     reader.unknown_keys(data, ("event", "now", "agents", "queue"), "")
     now = reader.required(data, "now", "", reader.timestamp, None)
@@ -130,7 +130,7 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
     agents = {agent.id: agent for agent in extra["agents"]}
     order = sorted(extra["items"], key=lambda item: (item.enqueued_at, item.conversation.id))
     rank = ranking(action.strategy, capacity)
-    assignments: list[dict] = []
+    assignments: list[dict[str, Any]] = []
     expired: list[str] = []
 
     def give(item: Queued, agent: Agent) -> None:
@@ -178,7 +178,7 @@ def _returning_agent(item: Queued, agents: dict[str, Agent], now: datetime, wind
     return agents.get(last.agent_id)
 
 
-def _backlog_warnings(agents: tuple[Agent, ...], assignments: list[dict]) -> list[dict]:
+def _backlog_warnings(agents: tuple[Agent, ...], assignments: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """An unlimited agent handed more than one queued conversation at once: the flood Kuaishou's page warns of."""
     given: dict[str, int] = {}
     for assignment in assignments:

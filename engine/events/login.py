@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..facts import FactSpec, specs
-from ..model import Action, PolicyDocument
+from ..model import Action, Group, PolicyDocument
 from ..request import Reader, read_agent_event
 from .base import Decision, FallThrough, Situation
 
@@ -23,11 +23,11 @@ FACTS: dict[str, FactSpec] = specs(
 FALLBACK = {"action": "set_status", "agent_id": None, "status": None}
 
 
-def fact_spec(name: str, policy_groups: tuple) -> FactSpec | None:
+def fact_spec(name: str, policy_groups: tuple[Group, ...]) -> FactSpec | None:
     return FACTS.get(name)
 
 
-def read(data: dict, policy: PolicyDocument) -> Situation:
+def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:
     reader = Reader()
     agent, agent_id = read_agent_event(reader, data, ("last_status",))
     last = reader.field(agent, "last_status", "agent", reader.choice(LOGGED_IN_STATUSES), None)

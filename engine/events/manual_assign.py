@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..facts import FactSpec, agent_specs, counter_specs, put_agent, put_counters, specs
-from ..model import Action, PolicyDocument
+from ..model import Action, Group, PolicyDocument
 from ..request import Reader, read_agents
-from ..roster import Capacity
+from ..eligibility import Capacity
 from .base import Decision, FallThrough, Situation
 
 NAME = "manual_assign"
@@ -22,11 +22,11 @@ FACTS: dict[str, FactSpec] = {
 FALLBACK = {"action": "deny", "agent_id": None, "conversation_id": None}
 
 
-def fact_spec(name: str, policy_groups: tuple) -> FactSpec | None:
+def fact_spec(name: str, policy_groups: tuple[Group, ...]) -> FactSpec | None:
     return FACTS.get(name)
 
 
-def read(data: dict, policy: PolicyDocument) -> Situation:
+def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:
     reader = Reader()
     reader.unknown_keys(data, ("event", "now", "by", "conversation", "to_agent", "agents"), "")
     reader.required(data, "now", "", reader.timestamp, None)

@@ -5,9 +5,10 @@ the moment it became unanswered (`unanswered_since`: the buyer's first message n
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from ..facts import FactSpec, specs
-from ..model import Action, PolicyDocument
+from ..model import Action, Group, PolicyDocument
 from ..request import Reader
 from .base import Decision, FallThrough, Situation
 
@@ -22,11 +23,11 @@ FACTS: dict[str, FactSpec] = specs(
 FALLBACK = {"action": "ordered", "order": []}
 
 
-def fact_spec(name: str, policy_groups: tuple) -> FactSpec | None:
+def fact_spec(name: str, policy_groups: tuple[Group, ...]) -> FactSpec | None:
     return FACTS.get(name)
 
 
-def read(data: dict, policy: PolicyDocument) -> Situation:
+def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:
     reader = Reader()
     reader.unknown_keys(data, ("event", "now", "conversations"), "")
     now = reader.required(data, "now", "", reader.timestamp, None)

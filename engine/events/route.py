@@ -9,12 +9,12 @@ import msgspec
 from ..facts import (
     COUNTERS, FactSpec, agent_specs, counter_specs, group_fact_spec, put_agent, put_counters, specs,
 )
-from ..model import Action, PolicyDocument
+from ..eligibility import Capacity, choose
+from ..model import Action, Group, PolicyDocument
 from ..request import (
     ENTRIES, MAX_AGENTS, Agent, Conversation, Customer, Moment, Reader, first_duplicate, read_agents,
     read_conversation, read_customer, settled_last_contact,
 )
-from ..roster import Capacity, choose
 from ..shop_time import shop_local
 from .base import Decision, FallThrough, Situation
 
@@ -46,7 +46,7 @@ FACTS: dict[str, FactSpec] = {
 }
 
 
-def fact_spec(name: str, policy_groups: tuple) -> FactSpec | None:
+def fact_spec(name: str, policy_groups: tuple[Group, ...]) -> FactSpec | None:
     return FACTS.get(name) or group_fact_spec(name, policy_groups)
 
 
@@ -70,7 +70,7 @@ def checked(request: RouteRequest) -> RouteRequest | None:
     return request if customer is request.customer else msgspec.structs.replace(request, customer=customer)
 
 
-def read_request(data: dict) -> RouteRequest:
+def read_request(data: dict[str, Any]) -> RouteRequest:
     """The request checked and typed; raises RequestError naming every bad field."""
     try:
         typed = checked(msgspec.convert(data, RouteRequest))
@@ -85,10 +85,10 @@ def read_request(data: dict) -> RouteRequest:
     customer = read_customer(reader, data.get("customer", {}), now)
     agents = read_agents(reader, data)
     reader.raise_if_failed()
-    return RouteRequest(event=NAME, now=now, agents=agents, conversation=conversation, customer=customer)
+    return RouteRequest(event="route", now=now, agents=agents, conversation=conversation, customer=customer)
 
 
-def read(data: dict, policy: PolicyDocument) -> Situation:
+def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:
     return situate(read_request(data), policy)
 
 
@@ -215,7 +215,7 @@ def _why_not(agent: Agent, capacity: Capacity, action: Action) -> str:
     return f"at capacity ({agent.active}/{capacity.maximum(agent)})"
 
 
-def _queue_name(name: str, group: Any) -> str | None:
+def _queue_name(name: str, group: Group | None) -> str | None:
     if name == "group":
         return group.name if group is not None else None
     return name

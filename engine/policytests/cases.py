@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from ..errors import PolicyError, PolicyIssue
+from ..errors import Issue, PolicyError, file_issue
 from ..schema_errors import schema_issues
-from ..yaml_source import Path as NodePath, YamlDocument, parse_yaml
+from ..yaml_source import Findings, NodePath, YamlDocument, parse_yaml
 from .shorthand import expand, parse_clock
 from .variables import fill
 
@@ -23,8 +24,8 @@ class Case:
     name: str
     file: str
     line: int
-    request: dict
-    expect: dict
+    request: dict[str, Any]
+    expect: dict[str, Any]
     source: YamlDocument
     at: NodePath
     agent_keys: tuple[str, ...] = ()
@@ -34,7 +35,7 @@ class Case:
     def location(self) -> str:
         return f"{self.file}:{self.line}"
 
-    def issue(self, request_path: str, message: str) -> PolicyIssue:
+    def issue(self, request_path: str, message: str) -> Issue:
         """A problem with a field of the expanded request, placed where that field was written."""
         steps = tuple(name if name else int(index) for name, index in _INDEX.findall(request_path))
         return self.source.issue(self.at + ("request",) + written(steps, self.agent_keys),
@@ -56,27 +57,18 @@ class Suite:
     source: YamlDocument
 
 
-@dataclass
-class _Reader:
-    document: YamlDocument
-    issues: list[PolicyIssue] = field(default_factory=list)
-
-    def error(self, path: NodePath, message: str, *, key: bool = False) -> None:
-        self.issues.append(self.document.issue(path, message, key=key))
-
-
 def load_suite(path: Path) -> Suite:
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise PolicyError([PolicyIssue(str(path), 1, 1, f"cannot read: {error.strerror or error}")]) from None
+        raise PolicyError([file_issue(str(path), 1, 1, f"cannot read: {error.strerror or error}")]) from None
     document = parse_yaml(data, str(path))
     if not isinstance(document.data, dict):
         raise PolicyError([document.issue((), "a test file must be a mapping with `policy` and `cases`")])
     issues = schema_issues(document, SCHEMA)
     if issues:
         raise PolicyError(issues)
-    reader = _Reader(document)
+    reader = Findings(document)
     clock = _clock(reader)
     cases = [case for index, raw in enumerate(document.data["cases"])
              for case in _expand_case(reader, raw, ("cases", index), clock)]
@@ -86,7 +78,7 @@ def load_suite(path: Path) -> Suite:
     return Suite(path, path.parent / document.data["policy"], tuple(cases), document)
 
 
-def _clock(reader: _Reader) -> datetime | None:
+def _clock(reader: Findings) -> datetime | None:
     text = reader.document.data.get("clock")
     if text is None:
         return None
@@ -96,7 +88,7 @@ def _clock(reader: _Reader) -> datetime | None:
     return clock
 
 
-def _expand_case(reader: _Reader, raw: dict, at: NodePath, clock: datetime | None) -> list[Case]:
+def _expand_case(reader: Findings, raw: dict[str, Any], at: NodePath, clock: datetime | None) -> list[Case]:
     rows = raw.get("rows")
     table = rows if rows is not None else [{}]
     cases, used = [], set()
@@ -128,13 +120,13 @@ def _expand_case(reader: _Reader, raw: dict, at: NodePath, clock: datetime | Non
 def _missing(variable: str, has_rows: bool, row: NodePath) -> str:
     if not has_rows:
         return f"`${variable}` is a variable but the case has no `rows` (write `$$` for a literal $)"
-    return f"`${variable}` is not set by row {row[-1] + 1}"
+    return f"`${variable}` is not set by row {int(row[-1]) + 1}"
 
 
-def _check_names(reader: _Reader, cases: list[Case]) -> None:
+def _check_names(reader: Findings, cases: list[Case]) -> None:
     first: dict[str, Case] = {}
     for case in cases:
         if case.name in first:
-            reader.issues.append(PolicyIssue(case.file, case.line, 1, f"duplicate case name `{case.name}` "
+            reader.issues.append(file_issue(case.file, case.line, 1, f"duplicate case name `{case.name}` "
                                                                        f"(first on line {first[case.name].line})"))
         first.setdefault(case.name, case)

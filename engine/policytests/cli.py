@@ -41,10 +41,10 @@ def test_command(paths: tuple[str, ...], show_coverage: bool, fail_under: float 
             click.echo("rule coverage:")
             for policy in coverage:
                 click.echo(f"  {policy.describe()}")
-            under = fail_under is not None and any(policy.percent < fail_under for policy in coverage)
-            if under:
-                click.echo(f"rule coverage is below {fail_under:g}% for "
-                           + ", ".join(str(p.policy) for p in coverage if p.percent < fail_under))
+            below = [p for p in coverage if fail_under is not None and p.percent < fail_under]
+            under = bool(below)
+            if below:
+                click.echo(f"rule coverage is below {fail_under:g}% for " + ", ".join(str(p.policy) for p in below))
     click.echo(report.summary)
     sys.exit(1 if report.failed or under else 0)
 

@@ -11,7 +11,7 @@ from typing import Iterable
 
 from ..model import Rule
 from ..policy import Policy
-from .runner import Outcome
+from .runner import CaseResult
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Coverage:
         return line
 
 
-def rule_coverage(outcomes: Iterable[Outcome], policies: Iterable[tuple[Path, Policy]]) -> list[Coverage]:
+def rule_coverage(outcomes: Iterable[CaseResult], policies: Iterable[tuple[Path, Policy]]) -> list[Coverage]:
     fired: dict[Path, set[str]] = {}
     for outcome in outcomes:
         if outcome.rule is not None:

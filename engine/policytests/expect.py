@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ..policy import Envelope
+
 
 _MISSING = object()
 
@@ -27,7 +29,7 @@ def show(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def mismatches(expect: dict[str, Any], envelope: dict) -> list[Mismatch]:
+def mismatches(expect: dict[str, Any], envelope: Envelope) -> list[Mismatch]:
     found = []
     for path, expected in expect.items():
         actual = _at(envelope, path)
@@ -40,7 +42,7 @@ def mismatches(expect: dict[str, Any], envelope: dict) -> list[Mismatch]:
     return found
 
 
-def _path_hint(envelope: dict, path: str) -> str:
+def _path_hint(envelope: Envelope, path: str) -> str:
     """A did-you-mean for a mistyped path such as `decision.agentid`, from the paths the envelope has."""
     parent, _, last = path.rpartition(".")
     node = _at(envelope, parent) if parent else envelope
@@ -61,7 +63,7 @@ def matches(expected: Any, actual: Any) -> bool:
         return (isinstance(actual, list) and len(actual) == len(expected)
                 and all(matches(e, a) for e, a in zip(expected, actual)))
     if _number(expected) and _number(actual):
-        return expected == actual
+        return bool(expected == actual)
     # True == 1 in Python; a policy test must not confuse them.
     return type(expected) is type(actual) and expected == actual
 
@@ -80,7 +82,7 @@ def _warnings_hold(expected: Any, actual: Any) -> tuple[bool, Any]:
     return all(any(_warning_is(e, warning) for warning in actual) for e in expected), shown
 
 
-def _warning_is(expected: Any, warning: dict) -> bool:
+def _warning_is(expected: Any, warning: dict[str, Any]) -> bool:
     return warning.get("code") == expected if isinstance(expected, str) else matches(expected, warning)
 
 

@@ -22,7 +22,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import CommentMark
 from ruamel.yaml.tokens import CommentToken
 
-from ..errors import PolicyError, PolicyIssue
+from ..errors import PolicyError, file_issue
 from ..loader import EVENT_KEY, OLD_EVENT_KEY
 from ..yaml_source import parse_yaml
 
@@ -49,12 +49,12 @@ def format_file(path: Path) -> tuple[str, str]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise PolicyError([PolicyIssue(str(path), 1, 1, f"cannot read: {error}")]) from None
+        raise PolicyError([file_issue(str(path), 1, 1, f"cannot read: {error}")]) from None
     before = parse_yaml(text, str(path))
     formatted = format_policy(text)
     # A guard on the comment surgery: the canonical form must say exactly what the file said.
     if not same_meaning(_renamed(before.data), parse_yaml(formatted, str(path)).data):
-        raise PolicyError([PolicyIssue(str(path), 1, 1, "cannot be formatted without changing what it says; "
+        raise PolicyError([file_issue(str(path), 1, 1, "cannot be formatted without changing what it says; "
                                                          "left as it is")])
     return text, formatted
 
@@ -108,11 +108,11 @@ def _renamed(data: Any) -> Any:
 # After lifting, `ca.items[key][1]` of every block collection holds the lines above that entry
 # (blank lines included), and post-value tokens hold only what follows a value on its own line.
 
-def _entries(node: Collection) -> list:
+def _entries(node: Collection) -> list[Any]:
     return list(node.keys()) if isinstance(node, CommentedMap) else list(range(len(node)))
 
 
-def _slot(node: Collection, key: Any) -> list:
+def _slot(node: Collection, key: Any) -> list[Any]:
     slot = list(node.ca.items.get(key) or [])
     return slot + [None] * (4 - len(slot))
 
@@ -199,7 +199,7 @@ def _sort_rules(rules: CommentedSeq) -> None:
 
 # ---- placing: comment lines back where ruamel writes them -----------------------------------------
 
-def _place(node: Collection, parent_slot: list | None) -> None:
+def _place(node: Collection, parent_slot: list[Any] | None) -> None:
     """Write each entry's lifted lines where the emitter expects them."""
     for index, key in enumerate(_entries(node)):
         slot = _slot(node, key)
@@ -227,7 +227,7 @@ def _first_key_lines(item: Any) -> Lines:
     return lines
 
 
-def _above_first_item(seq: CommentedSeq, parent_slot: list | None, lines: Lines) -> None:
+def _above_first_item(seq: CommentedSeq, parent_slot: list[Any] | None, lines: Lines) -> None:
     """Above a nested list's first item is where its parent key keeps it; a top-level list keeps it itself."""
     if parent_slot is not None:
         parent_slot[3] = lines or None
@@ -262,7 +262,7 @@ def same_meaning(before: Any, after: Any) -> bool:
             return {**data, "rules": sorted(data["rules"], key=_raw_priority)}
         return data
 
-    return canonical(before) == canonical(after)
+    return bool(canonical(before) == canonical(after))
 
 
 def _raw_priority(rule: Any) -> int:

@@ -6,14 +6,17 @@ policy tests alongside its other tests.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import pytest
+
+if TYPE_CHECKING:
+    from _pytest._code.code import TerminalRepr, TracebackStyle
 
 from ..errors import PolicyError
 from .cases import Case, load_suite
 from ..files import is_test_file
-from .runner import Outcome, Policies, failure_report, run_case
+from .runner import CaseResult, Policies, failure_report, run_case
 
 _POLICIES = pytest.StashKey[Policies]()
 
@@ -33,7 +36,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 
 class CaseFailed(Exception):
-    def __init__(self, outcome: Outcome) -> None:
+    def __init__(self, outcome: CaseResult) -> None:
         super().__init__(outcome.problems)
         self.outcome = outcome
 
@@ -44,14 +47,15 @@ class PolicyTestFile(pytest.File):
         for case in suite.cases:
             yield PolicyCase.from_parent(self, name=case.name, case=case, policy_path=suite.policy)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None):  # type: ignore[override]
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: TracebackStyle | None = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, PolicyError):
             return str(excinfo.value)
-        return super().repr_failure(excinfo, style)
+        return super().repr_failure(excinfo)
 
 
 class PolicyCase(pytest.Item):
-    def __init__(self, *, case: Case, policy_path: Path, **kwargs) -> None:
+    def __init__(self, *, case: Case, policy_path: Path, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.case = case
         self.policy_path = policy_path
@@ -62,7 +66,8 @@ class PolicyCase(pytest.Item):
         if not outcome.passed:
             raise CaseFailed(outcome)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None):  # type: ignore[override]
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: TracebackStyle | None = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, CaseFailed):
             return failure_report(excinfo.value.outcome)
         if isinstance(excinfo.value, PolicyError):

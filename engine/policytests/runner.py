@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..errors import FenliuError, PolicyError, RequestError
-from ..policy import Policy, load_policy
+from ..policy import Envelope, Policy, load_policy
 from .cases import Case, Suite, load_suite
 from .expect import mismatches
 
@@ -40,10 +40,10 @@ class Policies:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class CaseResult:
     case: Case
     policy: Path
-    envelope: dict | None
+    envelope: Envelope | None
     problems: tuple[str, ...]
 
     @property
@@ -55,36 +55,38 @@ class Outcome:
         return self.envelope["decision"]["rule"] if self.envelope else None
 
 
-def evaluate(policy: Policy, case: Case) -> dict:
+def evaluate(policy: Policy, case: Case) -> Envelope:
     """The case's envelope with trace; raises RequestError with each issue placed in the test file."""
     try:
         # evaluate() must not see the case's own dicts: a case runs under several policies in `fenliu diff`.
         return policy.evaluate(copy.deepcopy(case.request), explain=True)
     except RequestError as error:
-        placed = (case.issue(issue.path, issue.message) for issue in error.issues)
-        raise CaseError([f"request rejected: {issue.message} (line {issue.line}, column {issue.column})"
+        placed = (case.issue(issue.location.path, issue.message) for issue in error.issues)
+        raise CaseError([f"request rejected: {issue.message} (line {issue.location.line}, column {issue.location.column})"
                          for issue in placed]) from None
     except FenliuError as error:
         raise CaseError([f"the engine failed: {error}"]) from None
 
 
-class CaseError(Exception):
+class CaseError(FenliuError):
+    """A case that could not be decided: its request was rejected, or the engine failed on it."""
+
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("; ".join(problems))
 
 
-def run_case(policy: Policy, policy_path: Path, case: Case) -> Outcome:
+def run_case(policy: Policy, policy_path: Path, case: Case) -> CaseResult:
     if case.problems:
-        return Outcome(case, policy_path, None, case.problems)
+        return CaseResult(case, policy_path, None, case.problems)
     try:
         envelope = evaluate(policy, case)
     except CaseError as error:
-        return Outcome(case, policy_path, None, tuple(error.problems))
-    return Outcome(case, policy_path, envelope, tuple(str(m) for m in mismatches(case.expect, envelope)))
+        return CaseResult(case, policy_path, None, tuple(error.problems))
+    return CaseResult(case, policy_path, envelope, tuple(str(m) for m in mismatches(case.expect, envelope)))
 
 
-def failure_report(outcome: Outcome) -> str:
+def failure_report(outcome: CaseResult) -> str:
     """One line with where, what and expected-versus-actual; then the trace of the decision."""
     case = outcome.case
     lines = [f"{case.location}: FAILED {case.name}: {'; '.join(outcome.problems)}"]
@@ -99,7 +101,7 @@ def failure_report(outcome: Outcome) -> str:
 
 @dataclass
 class Report:
-    outcomes: list[Outcome] = field(default_factory=list)
+    outcomes: list[CaseResult] = field(default_factory=list)
     broken: dict[Path, list[str]] = field(default_factory=dict)
 
     @property

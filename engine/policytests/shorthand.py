@@ -17,7 +17,7 @@ from typing import Any
 from ..model import STATUSES
 from ..request import ROLES
 from ..suggestions import did_you_mean
-from ..yaml_source import Path
+from ..yaml_source import NodePath
 
 TIME_KEYS = ("now", "at", "enqueued_at", "last_assigned_at", "unanswered_since")
 _RELATIVE = re.compile(r"([+-])(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
@@ -29,9 +29,9 @@ _SETTINGS = {"max": "max_sessions", "active": "active", "groups": "groups", "las
 class Expanded:
     """The request as the engine reads it; `agent_keys[i]` is the id that `agents[i]` was written under."""
 
-    request: dict
+    request: dict[str, Any]
     agent_keys: tuple[str, ...] = ()
-    errors: list[tuple[Path, str]] = field(default_factory=list)
+    errors: list[tuple[NodePath, str]] = field(default_factory=list)
 
 
 def parse_clock(text: str) -> datetime | None:
@@ -43,7 +43,7 @@ def parse_clock(text: str) -> datetime | None:
     return moment if moment.tzinfo is not None else None
 
 
-def expand(request: dict, clock: datetime | None) -> Expanded:
+def expand(request: dict[str, Any], clock: datetime | None) -> Expanded:
     result = Expanded(dict(request))
     if isinstance(request.get("agents"), dict):
         result.agent_keys = tuple(request["agents"])
@@ -55,12 +55,12 @@ def expand(request: dict, clock: datetime | None) -> Expanded:
     return result
 
 
-def _agent(agent_id: str, spec: Any, at: Path, result: Expanded) -> Any:
+def _agent(agent_id: str, spec: Any, at: NodePath, result: Expanded) -> Any:
     if isinstance(spec, str):
         return {"id": agent_id, "status": "online", **_words(agent_id, spec, at, result)}
     if not isinstance(spec, dict):
         return spec
-    agent = {"id": agent_id, "status": "online"}
+    agent: dict[str, Any] = {"id": agent_id, "status": "online"}
     for key, value in spec.items():
         if key == "max":
             agent["max_sessions"] = None if value == "unlimited" else value
@@ -69,7 +69,7 @@ def _agent(agent_id: str, spec: Any, at: Path, result: Expanded) -> Any:
     return agent
 
 
-def _words(agent_id: str, line: str, at: Path, result: Expanded) -> dict:
+def _words(agent_id: str, line: str, at: NodePath, result: Expanded) -> dict[str, Any]:
     agent: dict[str, Any] = {}
     for word in line.split():
         name, _, value = word.partition("=")
@@ -90,7 +90,7 @@ def _words(agent_id: str, line: str, at: Path, result: Expanded) -> dict:
     return agent
 
 
-def _setting(name: str, value: str, at: Path, result: Expanded) -> Any:
+def _setting(name: str, value: str, at: NodePath, result: Expanded) -> Any:
     if name == "groups":
         return [group for group in value.split("+") if group]
     if name == "last":
@@ -101,7 +101,7 @@ def _setting(name: str, value: str, at: Path, result: Expanded) -> Any:
     return value
 
 
-def _times(node: Any, clock: datetime | None, at: Path, result: Expanded) -> Any:
+def _times(node: Any, clock: datetime | None, at: NodePath, result: Expanded) -> Any:
     if isinstance(node, list):
         return [_times(item, clock, at + (index,), result) for index, item in enumerate(node)]
     if not isinstance(node, dict):
@@ -110,7 +110,7 @@ def _times(node: Any, clock: datetime | None, at: Path, result: Expanded) -> Any
             for key, value in node.items()}
 
 
-def _time(value: Any, clock: datetime | None, at: Path, result: Expanded) -> Any:
+def _time(value: Any, clock: datetime | None, at: NodePath, result: Expanded) -> Any:
     match = _RELATIVE.fullmatch(value) if isinstance(value, str) else None
     if match is None or not any(match.groups()[1:]):
         spelled = _SPELLED.fullmatch(value) if isinstance(value, str) else None

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..yaml_source import Path
+from ..yaml_source import NodePath
 
 _VARIABLE = re.compile(r"\$(\$|[A-Za-z_][A-Za-z0-9_]*)")
 
@@ -18,16 +18,16 @@ class Filled:
 
     value: Any
     used: set[str] = field(default_factory=set)
-    missing: list[tuple[Path, str]] = field(default_factory=list)
+    missing: list[tuple[NodePath, str]] = field(default_factory=list)
 
 
-def fill(template: Any, values: dict[str, Any], at: Path = ()) -> Filled:
+def fill(template: Any, values: dict[str, Any], at: NodePath = ()) -> Filled:
     result = Filled(None)
     result.value = _fill(template, values, at, result)
     return result
 
 
-def _fill(template: Any, values: dict[str, Any], at: Path, result: Filled) -> Any:
+def _fill(template: Any, values: dict[str, Any], at: NodePath, result: Filled) -> Any:
     if isinstance(template, dict):
         return {key: _fill(item, values, at + (key,), result) for key, item in template.items()}
     if isinstance(template, list):
@@ -41,14 +41,14 @@ def _fill(template: Any, values: dict[str, Any], at: Path, result: Filled) -> An
     return _VARIABLE.sub(lambda match: _text(match.group(1), values, at, result), template)
 
 
-def _text(name: str, values: dict[str, Any], at: Path, result: Filled) -> str:
+def _text(name: str, values: dict[str, Any], at: NodePath, result: Filled) -> str:
     if name == "$":
         return "$"
     value = _lookup(name, values, at, result, f"${name}")
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-def _lookup(name: str, values: dict[str, Any], at: Path, result: Filled, written: str) -> Any:
+def _lookup(name: str, values: dict[str, Any], at: NodePath, result: Filled, written: str) -> Any:
     if name in values:
         result.used.add(name)
         return values[name]

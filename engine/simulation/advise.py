@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from .batch import Shop, Task, runner
 from .kpis import HEALTHY
@@ -36,7 +37,7 @@ class Advice:
     given_rates: list[float | None]  # the same, with the roster as given
     given_shop_rate: float | None
 
-    def as_dict(self, target: float) -> dict:
+    def as_dict(self, target: float) -> dict[str, Any]:
         return {"target": target, "hours": [{"hour": hour, "agents": agents, "reply_rate": rate}
                                             for hour, agents, rate in zip(self.hours, self.agents, self.rates)],
                 "agent_hours": sum(self.agents), "shop_rate": self.shop_rate, "unreachable": self.unreachable,
@@ -76,7 +77,7 @@ def advise(trace_path: str, arrivals: list[Arrival], roster: Roster, policy_path
 
     with runner(scheduler=scheduler, workers=workers) as run:
 
-        def simulate(staffings: list, through: int | None = None) -> list[tuple[list[float | None], float | None]]:
+        def simulate(staffings: list[Any], through: int | None = None) -> list[tuple[list[float | None], float | None]]:
             nonlocal runs
             runs += len(staffings)
             tasks = [Task(Shop(f"staffing-{n}", trace_path,
@@ -111,6 +112,6 @@ def _point(low: int, high: int, k: int) -> int:
     return min(high - 1, max(low + 1, low + round((high - low) * k / (PARALLEL + 1))))
 
 
-def _hourly(row: dict, hours: list[str]) -> list[float | None]:
+def _hourly(row: dict[str, Any], hours: list[str]) -> list[float | None]:
     rates = {datetime.fromisoformat(hour["hour"]).timestamp(): hour["reply_rate"] for hour in row["by_hour"]}
     return [rates.get(datetime.fromisoformat(hour).timestamp()) for hour in hours]

@@ -25,7 +25,8 @@ import random
 from dataclasses import dataclass, fields
 from typing import Any, Callable, Sequence
 
-from .errors import InputIssue, SimulationInputError
+from ..errors import data_issue
+from .errors import SimulationInputError
 from .trace import Arrival
 
 
@@ -63,19 +64,19 @@ DISTRIBUTIONS = ("lognormal", "exponential")
 def behaviour_from_dict(data: Any, source: str = "behaviour") -> Behaviour:
     """Behaviour parameters from JSON; every field optional, each checked against a sane range."""
     if not isinstance(data, dict):
-        raise SimulationInputError([InputIssue(source, 0, "", "must be an object")])
+        raise SimulationInputError([data_issue(source, 0, "", "must be an object")])
     known = {field.name for field in fields(Behaviour)}
-    issues = [InputIssue(source, 0, key, "unknown parameter") for key in data if key not in known]
+    issues = [data_issue(source, 0, key, "unknown parameter") for key in data if key not in known]
     for key, (low, high) in _LIMITS.items():
         value = data.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
                                   or not low <= value <= high):
-            issues.append(InputIssue(source, 0, key, f"must be a number from {low:g} to {high:g}"))
+            issues.append(data_issue(source, 0, key, f"must be a number from {low:g} to {high:g}"))
     if not isinstance(data.get("transfer_on_logout", True), bool):
-        issues.append(InputIssue(source, 0, "transfer_on_logout", "must be true or false"))
+        issues.append(data_issue(source, 0, "transfer_on_logout", "must be true or false"))
     for key in ("wrap_up_distribution", "patience_distribution"):
         if data.get(key, DISTRIBUTIONS[0]) not in DISTRIBUTIONS:
-            issues.append(InputIssue(source, 0, key, f"must be one of {', '.join(DISTRIBUTIONS)}"))
+            issues.append(data_issue(source, 0, key, f"must be one of {', '.join(DISTRIBUTIONS)}"))
     if issues:
         raise SimulationInputError(issues)
     return Behaviour(**data)

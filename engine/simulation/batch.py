@@ -17,11 +17,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from ..policy import Policy, load_policy
-from .errors import InputIssue, SimulationInputError
+from ..errors import data_issue
+from .errors import SimulationInputError
 from .kpis import TARGET, percentile
 from .roster import Roster, read_roster, roster_from_dict
 from .run import SimulationOptions, run_simulation
@@ -36,7 +38,7 @@ class Shop:
 
     name: str
     trace: str
-    roster: str | dict | Roster
+    roster: str | dict[str, Any] | Roster
 
 
 @dataclass(frozen=True)
@@ -54,23 +56,23 @@ def read_shops(path: str | Path) -> list[Shop]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
-        raise SimulationInputError([InputIssue(str(path), 0, "", f"cannot read: {error}")]) from None
+        raise SimulationInputError([data_issue(str(path), 0, "", f"cannot read: {error}")]) from None
     shops = data.get("shops") if isinstance(data, dict) else None
     if not isinstance(shops, list) or not shops:
-        raise SimulationInputError([InputIssue(str(path), 0, "shops", "give a list of {name, trace, roster}")])
+        raise SimulationInputError([data_issue(str(path), 0, "shops", "give a list of {name, trace, roster}")])
     issues, found, names = [], [], set()
     for index, item in enumerate(shops):
         where = f"shops.{index}"
         if not isinstance(item, dict) or set(item) != {"name", "trace", "roster"} \
                 or not all(isinstance(value, str) for value in item.values()):
-            issues.append(InputIssue(str(path), 0, where, "must be {name, trace, roster}, each a string"))
+            issues.append(data_issue(str(path), 0, where, "must be {name, trace, roster}, each a string"))
             continue
         if item["name"] in names:
-            issues.append(InputIssue(str(path), 0, f"{where}.name", f"`{item['name']}` is named twice"))
+            issues.append(data_issue(str(path), 0, f"{where}.name", f"`{item['name']}` is named twice"))
         names.add(item["name"])
         for key in ("trace", "roster"):
             if not (path.parent / item[key]).is_file():
-                issues.append(InputIssue(str(path), 0, f"{where}.{key}", f"no file {item[key]}"))
+                issues.append(data_issue(str(path), 0, f"{where}.{key}", f"no file {item[key]}"))
         found.append(Shop(item["name"], str(path.parent / item["trace"]), str(path.parent / item["roster"])))
     if issues:
         raise SimulationInputError(issues)
@@ -81,11 +83,11 @@ def tasks_for(shops: Iterable[Shop], policies: dict[str, str], options: Simulati
     return [Task(shop, label, policy, options) for shop in shops for label, policy in policies.items()]
 
 
-Runner = Callable[[list[Task], "Callable[[int, int], None] | None"], list[dict]]
+Runner = Callable[[list[Task], "Callable[[int, int], None] | None"], list[dict[str, Any]]]
 
 
 def run_tasks(tasks: list[Task], *, scheduler: str | None = None, workers: int | None = None,
-              progress: Callable[[int, int], None] | None = None) -> list[dict]:
+              progress: Callable[[int, int], None] | None = None) -> list[dict[str, Any]]:
     """Every task's row, in the tasks' order: on `workers` local processes, or on the Dask
     cluster whose scheduler is at `scheduler` (tcp://host:port)."""
     with runner(scheduler=scheduler, workers=workers or len(tasks)) as run:
@@ -96,8 +98,8 @@ def run_tasks(tasks: list[Task], *, scheduler: str | None = None, workers: int |
 def runner(*, scheduler: str | None = None, workers: int | None = None) -> Iterator[Runner]:
     """A `run(tasks, progress)` for several rounds of tasks on one pool or one cluster client."""
     with (_on_dask(scheduler) if scheduler else _on_pool(workers)) as spread:
-        def run(tasks: list[Task], progress: Callable[[int, int], None] | None = None) -> list[dict]:
-            rows: list[dict | None] = [None] * len(tasks)
+        def run(tasks: list[Task], progress: Callable[[int, int], None] | None = None) -> list[dict[str, Any]]:
+            rows: list[dict[str, Any] | None] = [None] * len(tasks)
             for done, (index, row) in enumerate(spread(tasks), start=1):
                 rows[index] = row
                 if progress is not None:
@@ -108,11 +110,11 @@ def runner(*, scheduler: str | None = None, workers: int | None = None) -> Itera
 
 
 @contextmanager
-def _on_pool(workers: int | None) -> Iterator[Callable[[list[Task]], Iterator[tuple[int, dict]]]]:
+def _on_pool(workers: int | None) -> Iterator[Callable[[list[Task]], Iterator[tuple[int, dict[str, Any]]]]]:
     count = max(1, min(workers or os.cpu_count() or 1, os.cpu_count() or 1))
     # Fresh interpreters: the rule engine's native state is never forked.
     with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn")) as pool:
-        def spread(tasks: list[Task]) -> Iterator[tuple[int, dict]]:
+        def spread(tasks: list[Task]) -> Iterator[tuple[int, dict[str, Any]]]:
             futures = {pool.submit(run_task, task): index for index, task in enumerate(tasks)}
             for future in as_completed(futures):
                 yield futures[future], future.result()
@@ -121,11 +123,11 @@ def _on_pool(workers: int | None) -> Iterator[Callable[[list[Task]], Iterator[tu
 
 
 @contextmanager
-def _on_dask(scheduler: str) -> Iterator[Callable[[list[Task]], Iterator[tuple[int, dict]]]]:
+def _on_dask(scheduler: str) -> Iterator[Callable[[list[Task]], Iterator[tuple[int, dict[str, Any]]]]]:
     from distributed import Client, as_completed as completed
 
     with Client(scheduler) as client:
-        def spread(tasks: list[Task]) -> Iterator[tuple[int, dict]]:
+        def spread(tasks: list[Task]) -> Iterator[tuple[int, dict[str, Any]]]:
             futures = client.map(run_task, tasks, pure=False)
             where = {future.key: index for index, future in enumerate(futures)}
             for future in completed(futures):
@@ -134,7 +136,7 @@ def _on_dask(scheduler: str) -> Iterator[Callable[[list[Task]], Iterator[tuple[i
         yield spread
 
 
-def run_task(task: Task) -> dict:
+def run_task(task: Task) -> dict[str, Any]:
     """One run, as one compact row of the batch report."""
     started = time.process_time()
     roster = task.shop.roster
@@ -164,10 +166,10 @@ def _policy(path: str) -> Policy:
     return load_policy(path)  # kept for this process's later runs
 
 
-def batch_report(rows: list[dict], labels: list[str], seconds: float) -> dict:
+def batch_report(rows: list[dict[str, Any]], labels: list[str], seconds: float) -> dict[str, Any]:
     """Per-shop table, the distribution of each variant's change in the shop rate from the
     baseline (the first label), the shops that lose most, and the throughput."""
-    by_shop: dict[str, dict[str, dict]] = {}
+    by_shop: dict[str, dict[str, dict[str, Any]]] = {}
     for row in rows:
         by_shop.setdefault(row["shop"], {})[row["label"]] = row
     baseline = labels[0]
@@ -207,7 +209,7 @@ def _change(base: float | None, rate: float | None) -> float | None:
     return None if base is None or rate is None else round(rate - base, 4)
 
 
-def _histogram(changes: list[float]) -> list[dict]:
+def _histogram(changes: list[float]) -> list[dict[str, Any]]:
     """Counts per whole percentage point of change: [-3 pt, -2 pt) and so on."""
     counts: dict[int, int] = {}
     for change in changes:
@@ -216,7 +218,7 @@ def _histogram(changes: list[float]) -> list[dict]:
     return [{"from_pt": point, "to_pt": point + 1, "shops": count} for point, count in sorted(counts.items())]
 
 
-def render_batch(report: dict) -> str:
+def render_batch(report: dict[str, Any]) -> str:
     labels, baseline = report["policies"], report["baseline"]
     width = max(12, *(len(label) + 2 for label in labels))
     name_width = max(8, *(len(shop["shop"]) + 2 for shop in report["shops"]))

@@ -94,11 +94,12 @@ def run_command(trace_path: str, roster_path: str, policy_paths: tuple[str, ...]
         click.echo(f"wrote {html_path}")
 
 
-def _behaviour(path: str | None) -> dict:
+def _behaviour(path: str | None) -> dict[str, Any]:
     if path is None:
         return {}
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        options: dict[str, Any] = json.loads(Path(path).read_text(encoding="utf-8"))
+        return options
     except (OSError, ValueError) as error:
         raise click.ClickException(f"{path}: {error}") from None
 
@@ -121,7 +122,7 @@ def _labels(paths: tuple[str, ...]) -> dict[str, str]:
 
 
 def _in_process(arrivals: list[Arrival], roster: Roster, labels: dict[str, str], options: SimulationOptions,
-                bar: "_ProgressBar | None") -> dict:
+                bar: "_ProgressBar | None") -> dict[str, Any]:
     policies = {label: load_policy(path) for label, path in labels.items()}
     try:
         return run_simulation(arrivals, roster, policies, options, progress=bar.update if bar else None)
@@ -131,7 +132,7 @@ def _in_process(arrivals: list[Arrival], roster: Roster, labels: dict[str, str],
 
 
 def _in_parallel(arrivals: list[Arrival], roster: Roster, labels: dict[str, str], options: SimulationOptions,
-                 workers: int, bar: "_ProgressBar | None") -> dict:
+                 workers: int, bar: "_ProgressBar | None") -> dict[str, Any]:
     # A fresh interpreter per worker: the rule engine's native state is never forked.
     context = multiprocessing.get_context("spawn")
     updates = context.Queue() if bar else None
@@ -157,11 +158,12 @@ def _worker_init(updates: Any) -> None:
     _updates = updates
 
 
-def _worker_run(arrivals: list[Arrival], roster: Roster, label: str, path: str, options: SimulationOptions) -> dict:
+def _worker_run(arrivals: list[Arrival], roster: Roster, label: str, path: str, options: SimulationOptions) -> dict[str, Any]:
     policy = load_policy(path)
     report: Callable[[str, float], None] | None = (lambda name, done: _updates.put((name, done))) if _updates else None
     try:
-        return run_simulation(arrivals, roster, {label: policy}, options, progress=report)["runs"][0]
+        run: dict[str, Any] = run_simulation(arrivals, roster, {label: policy}, options, progress=report)["runs"][0]
+        return run
     finally:
         policy.close()
 
@@ -258,7 +260,7 @@ def advise_command(trace_path: str, roster_path: str, policy_path: str, target: 
         click.echo(f"wrote {json_path}")
 
 
-def render_advice(report: dict, roster_size: int) -> str:
+def render_advice(report: dict[str, Any], roster_size: int) -> str:
     lines = [f"{'hour':<27}{'agents':>7}{'rate':>9}"]
     for hour in report["hours"]:
         rate = "–" if hour["reply_rate"] is None else f"{hour['reply_rate']:.1%}"

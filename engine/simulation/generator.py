@@ -17,6 +17,9 @@ import random
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 # Relative arrivals per hour of the day, local time.
 DEFAULT_PROFILE = (1.2, 0.7, 0.4, 0.3, 0.2, 0.3, 0.6, 1.5, 3.5, 5.5, 6.5, 6.0,
@@ -66,7 +69,7 @@ class TeamSpec:
     aftersale_share: float = 0.3
 
 
-def generate_roster(spec: TeamSpec) -> dict:
+def generate_roster(spec: TeamSpec) -> dict[str, Any]:
     """A team: one main account (`a001`, day shift), the rest in early, day, late and night shifts; with
     groups `presale` and `aftersale` as the Douyin policy names them (B9)."""
     rng = random.Random(spec.seed)
@@ -94,7 +97,7 @@ def _clock(minutes: int) -> str:
     return f"{minutes // 60 % 24:02d}:{minutes % 60:02d}"
 
 
-def generate_trace(spec: TrafficSpec, agent_ids: tuple[str, ...] = ()) -> list[dict]:
+def generate_trace(spec: TrafficSpec, agent_ids: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """Trace lines for one day; returning buyers from before the day need `agent_ids` to name their agent."""
     rng = random.Random(spec.seed)
     midnight = datetime.fromisoformat(f"{spec.date}T00:00:00{spec.timezone}")
@@ -103,10 +106,10 @@ def generate_trace(spec: TrafficSpec, agent_ids: tuple[str, ...] = ()) -> list[d
                      for _ in range(spec.conversations))
     entries = list(spec.entries)
     stop = 1 / (1 + spec.follow_ups_mean)
-    lines: list[dict] = []
+    lines: list[dict[str, Any]] = []
     earlier: list[tuple[float, str]] = []
     for n, at in enumerate(seconds, start=1):
-        line: dict = {"at": (midnight + timedelta(seconds=int(at))).isoformat(), "conversation": f"c{n:06d}"}
+        line: dict[str, Any] = {"at": (midnight + timedelta(seconds=int(at))).isoformat(), "conversation": f"c{n:06d}"}
         if rng.random() < spec.returning_share:
             line.update(_returning(rng, spec, at, midnight, earlier, agent_ids, n))
         else:
@@ -118,7 +121,7 @@ def generate_trace(spec: TrafficSpec, agent_ids: tuple[str, ...] = ()) -> list[d
                            ("internal", spec.internal_share)):
             if rng.random() < share:
                 line[key] = True
-        follow_ups = []
+        follow_ups: list[float] = []
         while rng.random() > stop and len(follow_ups) < 10:
             follow_ups.append(round(rng.lognormvariate(math.log(spec.follow_up_median_seconds), 0.8), 1))
         if follow_ups:
@@ -129,7 +132,7 @@ def generate_trace(spec: TrafficSpec, agent_ids: tuple[str, ...] = ()) -> list[d
 
 
 def _returning(rng: random.Random, spec: TrafficSpec, at: float, midnight: datetime,
-               earlier: list[tuple[float, str]], agent_ids: tuple[str, ...], n: int) -> dict:
+               earlier: list[tuple[float, str]], agent_ids: tuple[str, ...], n: int) -> dict[str, Any]:
     seen = bisect_right(earlier, (at - SAME_DAY_GAP, "\uffff"))
     if agent_ids and (seen == 0 or rng.random() < spec.before_trace_share):
         served = midnight - timedelta(minutes=rng.randrange(30, 71 * 60 + 30))
@@ -147,7 +150,7 @@ def _cumulative(weights: tuple[float, ...]) -> list[float]:
     return result
 
 
-def _pick(rng: random.Random, weighted: list) -> object:
+def _pick(rng: random.Random, weighted: list[tuple[T, float]]) -> T:
     point = rng.random() * sum(weight for _, weight in weighted)
     for value, weight in weighted:
         point -= weight
@@ -156,12 +159,12 @@ def _pick(rng: random.Random, weighted: list) -> object:
     return weighted[-1][0]
 
 
-def poisson_trace(hourly_rates: tuple[float, ...], start: str, seed: int = 1) -> list[dict]:
+def poisson_trace(hourly_rates: tuple[float, ...], start: str, seed: int = 1) -> list[dict[str, Any]]:
     """New buyers only, one message each, arriving as a Poisson stream of `hourly_rates[h]` per hour
     in hour h from `start` (ISO 8601): the textbook queue's traffic (docs/simulation.md, "Validation")."""
     rng = random.Random(seed)
     origin = datetime.fromisoformat(start)
-    lines: list[dict] = []
+    lines: list[dict[str, Any]] = []
     for hour, rate in enumerate(hourly_rates):
         at = 3600.0 * hour
         while rate > 0:

@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import jsonio
-from ..errors import FenliuError
+from ..errors import FenliuError, details
 from ..policy import load_policy
-from .errors import SimulationInputError, SimulationLimitError, SimulationTimeout, issue_path
+from .errors import SimulationInputError, SimulationLimitError, SimulationTimeout
 from .run import SimulationOptions, options_from_dict, run_simulation
 
 ACTIVE = ("queued", "running")
@@ -78,7 +78,7 @@ class SimulationJobs:
         self._directory.mkdir(parents=True, exist_ok=True)
         return self._directory
 
-    def submit(self, body: bytes, policies: dict[str, str]) -> dict:
+    def submit(self, body: bytes, policies: dict[str, str]) -> dict[str, Any]:
         """Queue a run under `policies` (label → policy file) of a request `body`: JSON with `trace`,
         `roster` and optional `options`, as `POST /v1/simulate` takes. Returns the job's state.
 
@@ -97,7 +97,7 @@ class SimulationJobs:
         self._executor().submit(run_job, str(self.directory), job_id, policies, self.limits)
         return state
 
-    def status(self, job_id: str) -> dict | None:
+    def status(self, job_id: str) -> dict[str, Any] | None:
         """The job's state, with `result` once done; None for an unknown id."""
         if not _is_id(job_id):
             return None
@@ -106,7 +106,7 @@ class SimulationJobs:
             state["result"] = _read(self._result_path(job_id))
         return state
 
-    def cancel(self, job_id: str) -> dict | None:
+    def cancel(self, job_id: str) -> dict[str, Any] | None:
         """Ask the job to stop; a finished job is left as it is. Returns the state, None if unknown."""
         if not _is_id(job_id):
             return None
@@ -136,7 +136,7 @@ class SimulationJobs:
                                              initializer=_lower_priority, initargs=(self.limits.nice,))
         return self._pool
 
-    def _states(self) -> Iterator[dict]:
+    def _states(self) -> Iterator[dict[str, Any]]:
         for path in self.directory.glob("*.json"):
             if path.name.count(".") == 1:
                 state = _read(path)
@@ -216,7 +216,7 @@ def _run_slot(folder: Path, slots: int, cancel: Path) -> Iterator[bool]:
         time.sleep(SLOT_POLL_SECONDS)
 
 
-def _run(folder: Path, job_id: str, state: dict, body: bytes, policies: dict[str, str], limits: JobLimits) -> None:
+def _run(folder: Path, job_id: str, state: dict[str, Any], body: bytes, policies: dict[str, str], limits: JobLimits) -> None:
     path, cancel = folder / f"{job_id}.json", folder / f"{job_id}.cancel"
     if cancel.exists():
         return
@@ -261,7 +261,7 @@ def _run(folder: Path, job_id: str, state: dict, body: bytes, policies: dict[str
     except SimulationInputError as error:
         state.update(status="failed", error={
             "code": "invalid_simulation", "message": "the trace, roster or options do not follow their schemas",
-            "details": [{"path": issue_path(issue), "message": issue["message"]} for issue in error.errors]})
+            "details": details(error.issues)})
     except SimulationLimitError as error:
         state.update(status="failed", error={"code": "simulation_too_large", "message": str(error), "details": []})
     except jsonio.MalformedJson as error:
@@ -283,14 +283,15 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def _write(path: Path, data: dict) -> None:
+def _write(path: Path, data: dict[str, Any]) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}")
     temporary.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     os.replace(temporary, path)
 
 
-def _read(path: Path) -> dict | None:
+def _read(path: Path) -> dict[str, Any] | None:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        state: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return state
     except (OSError, ValueError):
         return None

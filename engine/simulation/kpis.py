@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from typing import Any
 
-from .shop import OFFLINE, Outcome
+from .shop import OFFLINE, DayRecord
 
 TARGET = 0.70   # Kuaishou's minimum shop rate (B19)
 HEALTHY = 0.80  # the norm for a healthy shop (B19)
@@ -37,7 +38,7 @@ def _rate(on_time: int, counted: int) -> float | None:
     return round(on_time / counted, 4) if counted else None
 
 
-def summarise(outcome: Outcome) -> dict:
+def summarise(outcome: DayRecord) -> dict[str, Any]:
     end, sla = outcome.end, outcome.sla
     midnight = datetime.combine(outcome.start.date(), datetime.min.time(), outcome.zone)
     offset = (outcome.start - midnight).total_seconds()
@@ -137,7 +138,7 @@ def summarise(outcome: Outcome) -> dict:
     }
 
 
-def _waits(waits: list[float]) -> dict:
+def _waits(waits: list[float]) -> dict[str, Any]:
     return {"count": len(waits), "p50": _round(percentile(waits, 50)), "p95": _round(percentile(waits, 95)),
             "max": _round(max(waits, default=None)), "mean": _round(sum(waits) / len(waits) if waits else None)}
 
@@ -151,5 +152,5 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-def _at(outcome: Outcome, seconds: float) -> str:
+def _at(outcome: DayRecord, seconds: float) -> str:
     return (outcome.start + timedelta(seconds=seconds)).isoformat(timespec="seconds")

@@ -26,7 +26,7 @@ svg text{font:11px system-ui,sans-serif;fill:#4b5563}.heat{display:flex;flex-wra
 """
 
 
-def render_html(result: dict) -> str:
+def render_html(result: dict[str, Any]) -> str:
     runs = result["runs"]
     trace, roster, parameters = result["trace"], result["roster"], result["parameters"]
     labels = [run["label"] for run in runs]
@@ -62,7 +62,7 @@ def _legend(labels: list[str]) -> str:
     return f"<p class=legend>{items}</p>"
 
 
-def _kpi_table(result: dict) -> str:
+def _kpi_table(result: dict[str, Any]) -> str:
     head = "".join(f"<th>{escape(run['label'])}</th>" for run in result["runs"])
     rows = []
     for row in result["differences"]:
@@ -102,7 +102,7 @@ def _y(value: float, y_max: float) -> float:
     return TOP + (HEIGHT - TOP - BOTTOM) * (1 - min(value, y_max) / y_max)
 
 
-def _reply_chart(runs: list[dict]) -> str:
+def _reply_chart(runs: list[dict[str, Any]]) -> str:
     hours = sorted({hour["hour"]: hour["label"] for run in runs for hour in run["kpis"]["reply_rate"]["by_hour"]}.items())
     index = {hour: n for n, (hour, _) in enumerate(hours)}
     span = max(1, len(hours) - 1)
@@ -121,7 +121,7 @@ def _reply_chart(runs: list[dict]) -> str:
     return "".join(svg)
 
 
-def day_end(result: dict) -> str:
+def day_end(result: dict[str, Any]) -> str:
     """Where the charts stop: an hour after the last arrival, or later while anyone still waits."""
     last = result["trace"]["last_arrival"]
     end = (datetime.fromisoformat(last) + timedelta(hours=1)).isoformat(timespec="seconds")
@@ -134,11 +134,11 @@ def day_end(result: dict) -> str:
     return end
 
 
-def _within(points: list[dict], end: str) -> list[dict]:
+def _within(points: list[dict[str, Any]], end: str) -> list[dict[str, Any]]:
     return [point for point in points if point["at"] <= end]
 
 
-def _low_hours(runs: list[dict]) -> str:
+def _low_hours(runs: list[dict[str, Any]]) -> str:
     lines = []
     for run in runs:
         hours = [hour["label"] for hour in run["kpis"]["reply_rate"]["by_hour"]
@@ -147,7 +147,7 @@ def _low_hours(runs: list[dict]) -> str:
     return f"<p class=note>{'<br>'.join(lines)}</p>"
 
 
-def _queue_chart(runs: list[dict], end: str) -> str:
+def _queue_chart(runs: list[dict[str, Any]], end: str) -> str:
     kept = [_within(run["kpis"]["queue_length"]["series"], end) for run in runs]
     series = [[point["pool"] + point["offline"] + point["held"] for point in points] for points in kept]
     times = max(kept, key=len)
@@ -169,14 +169,14 @@ def _polyline(points: list[tuple[float, float]], color: str) -> str:
 
 
 def _nice(value: float) -> float:
-    magnitude = 10 ** (len(str(int(value))) - 1)
+    magnitude = int(10 ** (len(str(int(value))) - 1))  # a whole power of ten: the exponent is never negative
     for factor in (1, 2, 2.5, 5, 10):
         if value <= factor * magnitude:
             return factor * magnitude
     return 10 * magnitude
 
 
-def hourly_saturation(run: dict, end: str) -> tuple[list[str], list[str], list[list[float | None]]]:
+def hourly_saturation(run: dict[str, Any], end: str) -> tuple[list[str], list[str], list[list[float | None]]]:
     """Agents, hours, and each agent's mean saturation per hour (None while logged out all hour)."""
     saturation = run["kpis"]["saturation"]
     buckets: dict[str, list[list[float]]] = {}
@@ -207,7 +207,7 @@ def _mix(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> str:
     return "#" + "".join(f"{round(x + (y - x) * t):02x}" for x, y in zip(a, b))
 
 
-def _heat_map(run: dict, color: str, end: str) -> str:
+def _heat_map(run: dict[str, Any], color: str, end: str) -> str:
     agents, hours, grid = hourly_saturation(run, end)
     cell_w, cell_h = max(8, min(18, 560 // max(1, len(hours)))), max(3, min(16, 600 // max(1, len(agents))))
     label_every = -(-11 // cell_h)  # rows per label, so that labels never overlap
@@ -235,7 +235,7 @@ def _heat_legend() -> str:
     return f"<p class=note>{stops}<i class=swatch style='background:#f3f4f6'></i>logged out</p>"
 
 
-def _agent_table(runs: list[dict]) -> str:
+def _agent_table(runs: list[dict[str, Any]]) -> str:
     by_agent: dict[str, list[dict[str, Any] | None]] = {}
     for n, run in enumerate(runs):
         for agent in run["kpis"]["agents"]:
@@ -262,11 +262,11 @@ def _agent_table(runs: list[dict]) -> str:
     return f"<table><tr><th>agent</th>{head}</tr>{''.join(rows)}</table>"
 
 
-def _rate_key(agent: dict | None) -> float:
+def _rate_key(agent: dict[str, Any] | None) -> float:
     return 2.0 if agent is None or agent["reply_rate"] is None else agent["reply_rate"]
 
 
-def _notes(result: dict) -> str:
+def _notes(result: dict[str, Any]) -> str:
     behaviour = result["parameters"]["behaviour"]
     return (
         "<p class=note>Every routing, queueing, transfer and closing decision was made by the policy itself "

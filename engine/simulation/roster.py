@@ -11,13 +11,13 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from ..errors import PolicyError
+from ..errors import Issue, PolicyError, data_issue
 from ..schema_errors import validator
-from ..suggestions import did_you_mean
-from ..yaml_source import YamlDocument, YamlLimits, parse_yaml
-from .errors import InputIssue, SimulationInputError
+from ..suggestions import Hint, did_you_mean
+from ..yaml_source import NodePath, YamlDocument, YamlLimits, parse_yaml
+from .errors import SimulationInputError
 
 SCHEMA = "simulation-roster.schema.json"
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -81,11 +81,11 @@ def read_roster(path: str | Path) -> Roster:
     try:
         data = Path(path).read_bytes()
     except OSError as error:
-        raise SimulationInputError([InputIssue(file, 0, "", f"cannot read: {error.strerror or error}")]) from None
+        raise SimulationInputError([data_issue(file, 0, "", f"cannot read: {error.strerror or error}")]) from None
     try:
         document = parse_yaml(data, file, YamlLimits(max_bytes=16 << 20, max_nodes=2_000_000))
     except PolicyError as error:
-        raise SimulationInputError([InputIssue(i.file, i.line, "", i.message) for i in error.issues]) from None
+        raise SimulationInputError([data_issue(i.location.file, i.location.line, "", i.message) for i in error.issues]) from None
     return _build(document)
 
 
@@ -95,18 +95,19 @@ def roster_from_dict(data: Any, source: str = "roster") -> Roster:
 
 
 def _build(document: YamlDocument) -> Roster:
-    issues: list[InputIssue] = []
+    issues: list[Issue] = []
 
-    def fail(path: tuple, message: str) -> None:
+    def fail(path: NodePath, message: str, hint: Hint = Hint()) -> None:
         line = document.position(path)[0] if document.value_marks else 0
-        issues.append(InputIssue(document.file, line, _dotted(path), message))
+        issues.append(data_issue(document.file, line, _dotted(path), message, hint.suggestion))
 
     for error in validator(SCHEMA).iter_errors(document.data):
         path = tuple(error.absolute_path)
         if error.validator == "additionalProperties":
             known = list(error.schema.get("properties", {}))
             for key in sorted(set(error.instance) - set(known)):
-                fail(path + (key,), f"unknown field{did_you_mean(key, known)}")
+                hint = did_you_mean(key, known)
+                fail(path + (key,), f"unknown field{hint}", hint)
         else:
             fail(path, error.message.replace("'", "`"))
     if issues:
@@ -135,7 +136,7 @@ def _build(document: YamlDocument) -> Roster:
     return Roster(tuple(agents), zone)
 
 
-def _change(item: dict, path: tuple, fail) -> Change:
+def _change(item: dict[str, Any], path: NodePath, fail: Callable[[NodePath, str], None]) -> Change:
     at = item["at"]
     clock = _CLOCK.match(at)
     daily, once = None, None
@@ -162,7 +163,7 @@ def _zone(value: str | None) -> tzinfo | None:
     return timezone(sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3))))
 
 
-def _dotted(path: tuple) -> str:
+def _dotted(path: NodePath) -> str:
     text = ""
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
@@ -189,6 +190,7 @@ def timeline(roster: Roster, start: datetime, end: datetime, zone: tzinfo
                 moments.append((change.once, order, change))
                 order += 1
                 continue
+            assert change.daily is not None  # a change happens once or daily (_change)
             for day in range(days):
                 midnight = datetime.combine(first_day + timedelta(days=day), datetime.min.time(), zone)
                 moments.append((midnight + timedelta(seconds=change.daily), order, change))

@@ -6,9 +6,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..errors import data_issue
 from ..policy import Policy
 from .agents import Behaviour, behaviour_from_dict, draw_luck
-from .errors import InputIssue, SimulationInputError, SimulationLimitError
+from .errors import SimulationInputError, SimulationLimitError
 from .kpis import summarise
 from .roster import Roster, roster_from_dict
 from .shop import Shop
@@ -35,16 +36,16 @@ class SimulationOptions:
 def options_from_dict(data: Any, source: str = "options") -> SimulationOptions:
     """Run parameters from JSON: seed, sample_minutes (1–1440), drain_hours (0–240), behaviour."""
     if not isinstance(data, dict):
-        raise SimulationInputError([InputIssue(source, 0, "", "must be an object")])
-    issues = [InputIssue(source, 0, key, "unknown option") for key in data
+        raise SimulationInputError([data_issue(source, 0, "", "must be an object")])
+    issues = [data_issue(source, 0, key, "unknown option") for key in data
               if key not in ("seed", "sample_minutes", "drain_hours", "behaviour")]
     seed = data.get("seed", 1)
     if isinstance(seed, bool) or not isinstance(seed, int):
-        issues.append(InputIssue(source, 0, "seed", "must be a whole number"))
+        issues.append(data_issue(source, 0, "seed", "must be a whole number"))
     for key, low, high in (("sample_minutes", 1, 1440), ("drain_hours", 0, 240)):
         value = data.get(key, low)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-            issues.append(InputIssue(source, 0, key, f"must be a number from {low} to {high}"))
+            issues.append(data_issue(source, 0, key, f"must be a number from {low} to {high}"))
     if issues:
         raise SimulationInputError(issues)
     behaviour = behaviour_from_dict(data.get("behaviour", {}), f"{source}.behaviour")
@@ -52,10 +53,10 @@ def options_from_dict(data: Any, source: str = "options") -> SimulationOptions:
                              drain_hours=float(data.get("drain_hours", 24)))
 
 
-def run_simulation(trace: Sequence[Arrival] | list[dict], roster: Roster | dict,
+def run_simulation(trace: Sequence[Arrival] | list[dict[str, Any]], roster: Roster | dict[str, Any],
                    policies: Sequence[Policy] | Mapping[str, Policy],
-                   options: SimulationOptions | dict | None = None, *,
-                   progress: Callable[[str, float], None] | None = None) -> dict:
+                   options: SimulationOptions | dict[str, Any] | None = None, *,
+                   progress: Callable[[str, float], None] | None = None) -> dict[str, Any]:
     """Replay `trace` through a shop staffed by `roster` under each policy; return the JSON result.
 
     Arguments:
@@ -74,9 +75,9 @@ def run_simulation(trace: Sequence[Arrival] | list[dict], roster: Roster | dict,
     KPIs side by side with each run's change from the baseline. The same inputs and seed give the
     same result, byte for byte; nothing in it depends on the clock.
 
-    Raises `SimulationInputError` (`.errors`: file, line, path, message) for bad input,
+    Raises `SimulationInputError` (`.errors`: file, line, path, message, suggestion) for bad input,
     `SimulationLimitError` when a `max_*` bound is exceeded or the run outlasts
-    `time_limit_seconds`, `RequestError`/`EvaluationError` only on a fault of the engine itself.
+    `time_limit_seconds`, `RequestError`/`EngineError` only on a fault of the engine itself.
     Runs in the calling thread; the CLI spreads several policies over processes itself. Cost, to
     size the bounds: about half a millisecond of CPU per conversation and policy for a shop with
     some 50 agents logged in (docs/simulation.md, "Simulation").
@@ -89,7 +90,7 @@ def run_simulation(trace: Sequence[Arrival] | list[dict], roster: Roster | dict,
     if isinstance(trace, (list, tuple)) and trace and isinstance(trace[0], Arrival):
         arrivals = list(trace)
     else:
-        arrivals = trace_from_dicts(trace)  # type: ignore[arg-type]  # checked there, whatever it is
+        arrivals = trace_from_dicts(trace)  # checked there, whatever it is
     team = roster if isinstance(roster, Roster) else roster_from_dict(roster)
     labelled = _labelled(policies)
     _check_limits(arrivals, team, labelled, options)
@@ -105,7 +106,7 @@ def run_simulation(trace: Sequence[Arrival] | list[dict], roster: Roster | dict,
     return assemble(arrivals, team, options, runs)
 
 
-def assemble(arrivals: Sequence[Arrival], roster: Roster, options: SimulationOptions, runs: list[dict]) -> dict:
+def assemble(arrivals: Sequence[Arrival], roster: Roster, options: SimulationOptions, runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The result document around finished runs (also used by the CLI after parallel runs)."""
     return {
         "format": FORMAT,
@@ -140,7 +141,7 @@ HEADLINES: tuple[tuple[str, str, str | None], ...] = (
 )
 
 
-def differences(runs: list[dict]) -> list[dict]:
+def differences(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for path, title, better in HEADLINES:
         values = [_lookup(run["kpis"], path) for run in runs]
@@ -151,7 +152,7 @@ def differences(runs: list[dict]) -> list[dict]:
     return rows
 
 
-def _lookup(data: dict, path: str) -> Any:
+def _lookup(data: dict[str, Any], path: str) -> Any:
     for key in path.split("."):
         data = data[key]
     return data
@@ -169,9 +170,9 @@ def _labelled(policies: Sequence[Policy] | Mapping[str, Policy]) -> list[tuple[s
     return labelled
 
 
-def _check_limits(arrivals: Sequence[Arrival], roster: Roster, policies: list, options: SimulationOptions) -> None:
+def _check_limits(arrivals: Sequence[Arrival], roster: Roster, policies: list[Any], options: SimulationOptions) -> None:
     if not policies:
-        raise SimulationInputError([InputIssue("policies", 0, "", "give at least one policy")])
+        raise SimulationInputError([data_issue("policies", 0, "", "give at least one policy")])
     for count, limit, what in ((len(arrivals), options.max_conversations, "conversations"),
                                (len(roster.agents), options.max_agents, "agents"),
                                (len(policies), options.max_policies, "policies")):

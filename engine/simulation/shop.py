@@ -34,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from itertools import islice
+from typing import Any
 
 from ..events.dequeue import MAX_QUEUE
 from ..policy import Policy
@@ -67,7 +68,7 @@ class AgentState:
     on_time: int = 0
     peak_active: int = 0
     deferred: list[int] = field(default_factory=list)
-    cached: dict | None = None
+    cached: dict[str, Any] | None = None
     last_status: str | None = None  # while last logged in: what a re-login may restore (B1)
 
     @property
@@ -78,10 +79,10 @@ class AgentState:
     def logged_in(self) -> bool:
         return self.status != "offline"
 
-    def request(self, with_last_assigned: bool, with_groups: bool) -> dict:
+    def request(self, with_last_assigned: bool, with_groups: bool) -> dict[str, Any]:
         """This agent as an evaluate request lists it, rebuilt only after it changed."""
         if self.cached is None:
-            data: dict = {"id": self.id, "status": self.status, "active": len(self.conversations)}
+            data: dict[str, Any] = {"id": self.id, "status": self.status, "active": len(self.conversations)}
             if self.role == "main":
                 data["role"] = "main"
             if self.max_sessions is not None:
@@ -119,11 +120,11 @@ class ConversationState:
     enqueued_iso: str = ""
     waited: float | None = None
     closed_by: str | None = None
-    requested: dict | None = None
+    requested: dict[str, Any] | None = None
 
 
 @dataclass
-class Outcome:
+class DayRecord:
     """Everything the KPIs are computed from; kpis.py turns it into the result."""
 
     start: datetime
@@ -135,7 +136,7 @@ class Outcome:
     samples: list[tuple[float, int, int, int, tuple[float | None, ...]]]
     decisions: dict[str, int]
     warnings: dict[str, int]
-    rejected_settings: list[dict]
+    rejected_settings: list[dict[str, Any]]
     expired: int
     refused_closes: int
     transfers: int
@@ -190,14 +191,14 @@ class Shop:
 
         self.decisions = {"route": 0, "dequeue": 0, "transfer": 0, "close": 0, "agent_settings": 0, "login": 0}
         self.warnings: dict[str, int] = {}
-        self.rejected: list[dict] = []
+        self.rejected: list[dict[str, Any]] = []
         self.samples: list[tuple[float, int, int, int, tuple[float | None, ...]]] = []
         self.expired = self.refused = self.transfers = self.after_close = self.abandoned = 0
         self.auto_replies = 0
 
     # ---- the loop ------------------------------------------------------------------------
 
-    def run(self) -> Outcome:
+    def run(self) -> DayRecord:
         for agent in self.agents:
             setting = self.initial[agent.id]
             self._settings(agent, setting, initial=True)
@@ -232,7 +233,7 @@ class Shop:
                     self.progress(arrived / total)
         if self.progress is not None:
             self.progress(1.0)
-        return Outcome(self.start, self.now, self.zone, self.sla, conversations, self.agents, self.samples,
+        return DayRecord(self.start, self.now, self.zone, self.sla, conversations, self.agents, self.samples,
                        self.decisions, self.warnings, self.rejected, self.expired, self.refused, self.transfers,
                        self.after_close, self.abandoned, self.auto_replies)
 
@@ -243,14 +244,14 @@ class Shop:
     def _iso(self, at: float) -> str:
         return (self.start + timedelta(seconds=at)).isoformat()
 
-    def _evaluate(self, request: dict) -> dict:
+    def _evaluate(self, request: dict[str, Any]) -> dict[str, Any]:
         self.decisions[request["event"]] += 1
         envelope = self.policy.evaluate(request)
         for warning in envelope["warnings"]:
             self.warnings[warning["code"]] = self.warnings.get(warning["code"], 0) + 1
         return envelope["decision"]
 
-    def _listed(self, *extra: AgentState | None) -> list[dict]:
+    def _listed(self, *extra: AgentState | None) -> list[dict[str, Any]]:
         listed = [agent.request(self.round_robin, self.grouped) for agent in self.logged]
         for agent in dict.fromkeys(a for a in extra if a is not None and not a.logged_in):
             listed.append(agent.request(self.round_robin, self.grouped))
@@ -264,7 +265,7 @@ class Shop:
     def _route(self, index: int, *, again: bool = False) -> None:
         conversation = self.conversations[index]
         arrival = conversation.arrival
-        customer: dict = {"id": arrival.customer}
+        customer: dict[str, Any] = {"id": arrival.customer}
         if arrival.private_contact:
             customer["private_contact"] = True
         if arrival.tags:
@@ -307,10 +308,10 @@ class Shop:
             return arrival.last_agent[0], (arrival.last_agent[1] - self.start).total_seconds()
         return None
 
-    def _conversation_request(self, conversation: ConversationState) -> dict:
+    def _conversation_request(self, conversation: ConversationState) -> dict[str, Any]:
         if conversation.requested is None:
             arrival = conversation.arrival
-            data: dict = {"id": arrival.conversation, "entry": arrival.entry}
+            data: dict[str, Any] = {"id": arrival.conversation, "entry": arrival.entry}
             if arrival.category is not None:
                 data["category"] = arrival.category
             if arrival.to_main:
@@ -412,7 +413,7 @@ class Shop:
         conversation.last_from, conversation.last_at = "system", self.now
         self._push(self.now + self.auto_close, AUTO_CLOSE, index, messages)
 
-    def _close_request(self, conversation: ConversationState, manual: bool) -> dict:
+    def _close_request(self, conversation: ConversationState, manual: bool) -> dict[str, Any]:
         return {"event": "close", "now": self._iso(self.now), "manual": manual,
                 "conversation": {"id": conversation.arrival.conversation,
                                  "last_message": {"from": conversation.last_from,
@@ -505,11 +506,11 @@ class Shop:
         items = []
         for index in offered:
             conversation = self.conversations[index]
-            customer: dict = {"id": conversation.arrival.customer}
+            customer: dict[str, Any] = {"id": conversation.arrival.customer}
             last = self._last_contact(conversation.arrival)
             if last is not None:
                 customer["last_agent"] = {"id": last[0], "at": self._iso(last[1])}
-            item = {"conversation": self._conversation_request(conversation), "customer": customer,
+            item: dict[str, Any] = {"conversation": self._conversation_request(conversation), "customer": customer,
                     "enqueued_at": conversation.enqueued_iso}
             if conversation.queue == OFFLINE:
                 item["offline"] = True
@@ -589,7 +590,7 @@ class Shop:
 
     def _login(self, agent: AgentState, asked: str) -> str:
         """The status the policy's `login` rules start the agent in (B1); the roster's when they give none."""
-        request_agent: dict = {"id": agent.id}
+        request_agent: dict[str, Any] = {"id": agent.id}
         if agent.last_status is not None:
             request_agent["last_status"] = agent.last_status
         decision = self._evaluate({"event": "login", "now": self._iso(self.now), "agent": request_agent})

@@ -32,7 +32,7 @@ def verdict(better: str | None, delta: float | None) -> str | None:
     return "better" if (delta > 0) == (better == "higher") else "worse"
 
 
-def render_summary(result: dict, *, color: bool = False) -> str:
+def render_summary(result: dict[str, Any], *, color: bool = False) -> str:
     runs = result["runs"]
     trace, roster = result["trace"], result["roster"]
     lines = [f"{trace['conversations']:,} conversations from {trace['first_arrival']} to {trace['last_arrival']}, "

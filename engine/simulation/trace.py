@@ -12,9 +12,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..errors import Issue, data_issue
 from ..request import ENTRIES
-from ..suggestions import did_you_mean
-from .errors import InputIssue, SimulationInputError
+from ..suggestions import Hint, did_you_mean
+from .errors import SimulationInputError
 
 FIELDS = ("at", "conversation", "customer", "entry", "category", "tags", "private_contact", "to_main", "internal",
           "follow_ups", "last_agent")
@@ -41,13 +42,13 @@ class Arrival:
 
 
 class _LineReader:
-    def __init__(self, file: str, line: int, issues: list[InputIssue]) -> None:
+    def __init__(self, file: str, line: int, issues: list[Issue]) -> None:
         self.file, self.line, self.issues = file, line, issues
 
-    def fail(self, path: str, message: str) -> None:
-        self.issues.append(InputIssue(self.file, self.line, path, message))
+    def fail(self, path: str, message: str, hint: Hint = Hint()) -> None:
+        self.issues.append(data_issue(self.file, self.line, path, message, hint.suggestion))
 
-    def string(self, data: dict, key: str, default: str | None) -> str | None:
+    def string(self, data: dict[str, Any], key: str, default: str | None) -> str | None:
         value = data.get(key, default)
         if value is None and default is None:
             return None
@@ -56,7 +57,7 @@ class _LineReader:
         self.fail(key, "must be a string of 1 to 256 characters")
         return default
 
-    def flag(self, data: dict, key: str) -> bool:
+    def flag(self, data: dict[str, Any], key: str) -> bool:
         value = data.get(key, False)
         if isinstance(value, bool):
             return value
@@ -76,7 +77,7 @@ class _LineReader:
         return moment
 
 
-def read_line(data: Any, file: str, line: int, issues: list[InputIssue]) -> Arrival | None:
+def read_line(data: Any, file: str, line: int, issues: list[Issue]) -> Arrival | None:
     """One trace line (already JSON-decoded) → an Arrival, or None with the problems added to `issues`."""
     reader = _LineReader(file, line, issues)
     if not isinstance(data, dict):
@@ -85,7 +86,8 @@ def read_line(data: Any, file: str, line: int, issues: list[InputIssue]) -> Arri
     before = len(issues)
     for key in data:
         if key not in FIELDS:
-            reader.fail(key, f"unknown field{did_you_mean(key, FIELDS)}")
+            hint = did_you_mean(key, FIELDS)
+            reader.fail(key, f"unknown field{hint}", hint)
     for key in ("at", "customer"):
         if key not in data:
             reader.fail(key, "is required")
@@ -139,22 +141,22 @@ def _last_agent(reader: _LineReader, value: Any) -> tuple[str, datetime] | None:
 
 def parse_trace(items: Iterable[tuple[int, Any]], file: str) -> list[Arrival]:
     """(line number, decoded JSON) pairs → arrivals sorted by time (stable); raises with every problem found."""
-    issues: list[InputIssue] = []
+    issues: list[Issue] = []
     arrivals: list[Arrival] = []
     seen: dict[str, int] = {}
     for line, data in items:
         arrival = read_line(data, file, line, issues)
         if arrival is not None:
             if arrival.conversation in seen:
-                issues.append(InputIssue(file, line, "conversation",
+                issues.append(data_issue(file, line, "conversation",
                                          f"`{arrival.conversation}` already used on line {seen[arrival.conversation]}"))
             seen.setdefault(arrival.conversation, line)
             arrivals.append(arrival)
         if len(issues) >= MAX_ISSUES:
-            issues.append(InputIssue(file, line, "", f"stopped after {MAX_ISSUES} problems"))
+            issues.append(data_issue(file, line, "", f"stopped after {MAX_ISSUES} problems"))
             break
     if not issues and not arrivals:
-        issues.append(InputIssue(file, 0, "", "the trace has no conversations"))
+        issues.append(data_issue(file, 0, "", "the trace has no conversations"))
     if issues:
         raise SimulationInputError(issues)
     arrivals.sort(key=lambda arrival: arrival.at)
@@ -167,14 +169,14 @@ def read_trace(path: str | Path) -> list[Arrival]:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise SimulationInputError([InputIssue(file, 0, "", f"cannot read: {error}")]) from None
+        raise SimulationInputError([data_issue(file, 0, "", f"cannot read: {error}")]) from None
     return parse_trace(_decoded(text.splitlines(), file), file)
 
 
 def trace_from_dicts(items: Any, source: str = "trace") -> list[Arrival]:
     """Trace lines already decoded (an HTTP body's list); `line` in errors is the item's 1-based index."""
     if not isinstance(items, list):
-        raise SimulationInputError([InputIssue(source, 0, "", "must be a list of trace lines")])
+        raise SimulationInputError([data_issue(source, 0, "", "must be a list of trace lines")])
     return parse_trace(enumerate(items, start=1), source)
 
 
@@ -185,4 +187,4 @@ def _decoded(lines: list[str], file: str) -> Iterable[tuple[int, Any]]:
         try:
             yield number, json.loads(text)
         except ValueError as error:
-            raise SimulationInputError([InputIssue(file, number, "", f"not valid JSON: {error}")]) from None
+            raise SimulationInputError([data_issue(file, number, "", f"not valid JSON: {error}")]) from None

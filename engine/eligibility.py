@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from .request import Agent
 
@@ -40,7 +40,7 @@ class Capacity:
         )
 
 
-def ranking(strategy: str, capacity: Capacity) -> Callable[[Agent], tuple]:
+def ranking(strategy: str, capacity: Capacity) -> Callable[[Agent], tuple[Any, ...]]:
     """Sort key for B11 strategies; every key ends in the agent id so ties break the same way every time."""
     if strategy == "fewest_active":
         return lambda agent: (agent.active, capacity.saturation(agent), agent.id)
