@@ -20,6 +20,7 @@ ENTRIES = ("product_page", "order_page", "after_sales_page", "direct", "fan_grou
 ROLES = ("main", "sub")
 MAX_ID_LENGTH = 256
 MAX_COUNT = 1_000_000_000
+MAX_PRIORITY = 10_000  # a queued conversation's priority (issue 17) is a number from -MAX_PRIORITY to MAX_PRIORITY
 # Services' clocks drift: a past moment up to this far after `now` is taken as `now`; beyond, refused.
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -76,6 +77,7 @@ class Conversation:
     category: str | None = None
     to_main: bool = False
     internal: bool = False
+    enqueued_at: datetime | None = None  # route: since when it has waited, when routed again (issue 17)
 
 
 class Reader:
@@ -132,6 +134,15 @@ class Reader:
         shown = f"{value:g}" if isinstance(value, float) else (str(value)[:24] if isinstance(value, int)
                                                                and not isinstance(value, bool) else _json_type(value))
         self.fail(path, f"must be a whole number from 0 up to {MAX_COUNT - 1}, not {shown}")
+        return 0
+
+    def priority(self, value: Any, path: str) -> float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+                and -MAX_PRIORITY <= value <= MAX_PRIORITY:
+            return value
+        self.fail(path, f"must be a number from -{MAX_PRIORITY} to {MAX_PRIORITY}, not {_json_type(value)}"
+                        if not isinstance(value, (int, float)) or isinstance(value, bool) else
+                        f"must be a number from -{MAX_PRIORITY} to {MAX_PRIORITY}")
         return 0
 
     def choice(self, options: tuple[str, ...]) -> Callable[[Any, str], str]:
@@ -273,15 +284,19 @@ def read_customer(reader: Reader, value: Any, now: datetime | None, path: str = 
     )
 
 
-def read_conversation(reader: Reader, value: Any, path: str = "conversation") -> Conversation:
+def read_conversation(reader: Reader, value: Any, path: str = "conversation", *, waits: bool = False,
+                      now: datetime | None = None) -> Conversation:
+    """A conversation; one that `waits` (route) may say since when it has waited (`enqueued_at`)."""
     data = reader.obj(value, path)
-    reader.unknown_keys(data, ("id", "entry", "category", "to_main", "internal"), path)
+    reader.unknown_keys(data, ("id", "entry", "category", "to_main", "internal",
+                               *(("enqueued_at",) if waits else ())), path)
     return Conversation(
         id=reader.field(data, "id", path, reader.string, None),
         entry=reader.field(data, "entry", path, reader.choice(ENTRIES), "other"),
         category=reader.field(data, "category", path, reader.string, None),
         to_main=reader.field(data, "to_main", path, reader.boolean, False),
         internal=reader.field(data, "internal", path, reader.boolean, False),
+        enqueued_at=reader.field(data, "enqueued_at", path, reader.before(now), None) if waits else None,
     )
 
 
