@@ -151,9 +151,12 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
     def pools(item: Queued) -> frozenset[str] | None:
         return reach(item.queue, (now - item.enqueued_at).total_seconds(), steps)
 
+    free = [sum(slots.values())]
+
     def give(item: Queued, agent: Agent) -> None:
         assignments.append({"conversation_id": item.conversation.id, "agent_id": agent.id})
         slots[agent.id] -= 1
+        free[0] -= 1
         agents[agent.id] = replace(agent, active=agent.active + 1)
 
     # B20: an agent's own cache comes first and is never re-shunted; suspension stops shunting, not windows.
@@ -166,8 +169,8 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
         if _expired(item, now, ttl):
             expired.append(item.conversation.id)
             continue
-        if item.offline and not assign_offline:
-            continue
+        if (item.offline and not assign_offline) or free[0] == 0:
+            continue  # with no free slot left, only expiry is still to list: skip the per-agent work
         last = _returning_agent(item, agents, now, window) if prefer_last else None
         if last is not None and slots[last.id] > 0 and (waive_suspension or not last.suspended):
             chosen: Agent | None = last
