@@ -98,6 +98,26 @@ def _batch_scaling(batch: dict | None) -> list[str]:
     ]
 
 
+def _enterprise(results: dict) -> list[str]:
+    """Issue 17's policy: its route cost, and dequeue cost per queued conversation as the queue grows."""
+    lengths = list(results["dequeue"])
+    return [
+        "## The enterprise policy (queue priority, overflow, opening hours)",
+        "",
+        f"`bench/enterprise.py`: `rules/enterprise.yaml` deciding the in-process bench's route requests at "
+        f"{results['agents']} agents: {_s(results['route_median_us']).show()} µs median. Dequeue under "
+        "`order: priority` with overflow steps, one request per queue length, µs median over "
+        f"{results['repeats']} repeats [IQR]; the cost per queued conversation must not grow with the queue.",
+        "",
+        "| queued conversations | " + " | ".join(f"{int(length):,}" for length in lengths) + " |",
+        "|---|" + "---:|" * len(lengths),
+        "| per decision (µs) | " + " | ".join(_s(results["dequeue"][n]["median_us"]).show(0) for n in lengths) + " |",
+        "| per queued conversation (µs) | " + " | ".join(
+            _s(results["dequeue"][n]["per_conversation_us"]).show(2) for n in lengths) + " |",
+        "",
+    ]
+
+
 def _simulation(day: dict | None) -> list[str]:
     lines = ["## 7. Simulation speed", ""]
     if not day:
@@ -517,6 +537,8 @@ def render(results: dict, machine: dict, commands: list[str], seconds: float) ->
     lines += _memory(results["memory"])
     if missed and results.get("profiles"):
         lines += _profiles(results, missed)
+    if results.get("enterprise"):
+        lines += _enterprise(results["enterprise"])
     lines += _simulation(results.get("simulation"))
     lines += _batch_scaling(results.get("batch_scaling"))
     lines += _before_after(found)

@@ -35,6 +35,7 @@ PARTS: dict[str, tuple[list[str], list[str]]] = {
     "memory": ([], ["--decisions", "20000", "--max-seconds", "20"]),
     "http_bench": ([], ["--repeats", "1", "--seconds", "1"]),
     "profiles": ([], []),
+    "enterprise": ([], ["--repeats", "2", "--scale", "0.2"]),
 }
 RESULT_NAMES = {"reload_bench": "reload", "http_bench": "http", "jre_bench": "jre"}
 

@@ -92,7 +92,7 @@ def facts() -> None:
 @click.argument("destination", type=click.Path(file_okay=False, path_type=Path), default="rules")
 @click.option("--force", is_flag=True, help="Overwrite files of the same names.")
 def examples(destination: Path, force: bool) -> None:
-    """Copy the shipped Kuaishou, Taobao and Douyin policies and their tests into DESTINATION (default: rules/)."""
+    """Copy the shipped policies (Kuaishou, Taobao, Douyin, the enterprise example) and their tests into DESTINATION (default: rules/)."""
     if not force and destination.is_dir() and any(destination.iterdir()):
         click.echo(f"{destination} is not empty: choose another directory, or add --force to overwrite "
                    "files of the same names", err=True)

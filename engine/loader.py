@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
+from .business_hours import DAYS, BusinessHours, parse_interval
 from .errors import Issue, PolicyError, file_issue
 from .events import EVENTS
 from .facts import OPERATORS_BY_TYPE, FactSpec
 from .model import (
     Action, AllOf, AnyOf, CapacityParams, Compare, Condition, Group, Not, Params, PolicyDocument, Rule, Where,
 )
-from .profiles import BUILTIN_PREFIX, PlatformProfile, profile
+from .overflow import SHOP, OverflowStep
+from .profiles import BUILTIN_PREFIX, PlatformProfile, platform_names, profile
 from .schema_errors import schema_problems
 from .shop_time import shop_timezone
 from .suggestions import Hint, did_you_mean
@@ -90,6 +93,8 @@ def _build(checker: _Checker, data: dict[str, Any], sha256: str) -> PolicyDocume
     params = _params(checker, data.get("params", {}), platform)
     groups = _groups(checker, data.get("groups", {}))
     rules = [_rule(checker, raw, at, params, groups) for raw, at in zip(data["rules"], data["_rule_paths"])]
+    if "hours" not in checker.document.data:
+        _check_no_hours_needed(checker, rules)
     _check_ids(checker, rules, data["_rule_paths"])
     ordered = sorted(rules, key=lambda rule: rule.priority)  # stable: file order breaks ties
     _check_reachable(checker, ordered)
@@ -101,6 +106,7 @@ def _build(checker: _Checker, data: dict[str, Any], sha256: str) -> PolicyDocume
         file=checker.document.file, sha256=sha256, version=None if version is None else str(version),
         description=data.get("description", ""), builtins=builtins,
         timezone=_timezone(checker, data.get("timezone"), platform),
+        hours=_hours(checker, data["hours"]) if "hours" in data else None,
     )
 
 
@@ -109,6 +115,59 @@ def _timezone(checker: _Checker, raw: str | None, platform: PlatformProfile) -> 
     if problem:
         checker.error(("timezone",), problem, hint=hint)
     return zone
+
+
+def _hours(checker: _Checker, raw: dict[str, Any]) -> BusinessHours:
+    """`hours`: weekly intervals per day (a day left out is closed) and dated exceptions replacing a day."""
+    def intervals(items: list[Any], at: NodePath) -> tuple[tuple[int, int], ...]:
+        parsed: list[tuple[int, int]] = []
+        for index, text in enumerate(items):
+            interval = parse_interval(text)
+            if interval is None:
+                checker.error(at + (index,), f"`{text}` is not an interval of one day: write HH:MM-HH:MM with the "
+                                             "start before the end, such as 09:00-18:00 (24:00 ends the day)")
+            else:
+                parsed.append(interval)
+        return tuple(parsed)
+
+    weekly_raw = raw.get("weekly", {})
+    for day in weekly_raw:
+        if day not in DAYS:
+            checker.error(("hours", "weekly", day), f"unknown day `{day}`{did_you_mean(str(day), DAYS)}; "
+                                                    f"days are {', '.join(DAYS)}", key=True)
+    weekly = tuple(intervals(weekly_raw.get(day, []), ("hours", "weekly", day)) for day in DAYS)
+    exceptions: dict[date, tuple[tuple[int, int], ...]] = {}
+    for index, item in enumerate(raw.get("exceptions", [])):
+        at = ("hours", "exceptions", index)
+        try:
+            day = date.fromisoformat(str(item["date"]))
+        except ValueError:
+            checker.error(at + ("date",), f"`{item['date']}` is not a date: write YYYY-MM-DD, such as 2026-11-11")
+            continue
+        if day in exceptions:
+            checker.error(at + ("date",), f"{day} has two exceptions: write one, with all of that day's hours")
+        exceptions[day] = intervals(item.get("hours", []), at + ("hours",))
+    return BusinessHours(weekly, exceptions)
+
+
+def _check_no_hours_needed(checker: _Checker, rules: list[Rule]) -> None:
+    """`shop.open` means nothing without `hours`: refuse rather than let it never hold."""
+    for rule in rules:
+        for compare in _compares(rule.when):
+            if compare.fact == "shop.open":
+                checker.issues.append(file_issue(
+                    compare.where.file, compare.where.line, compare.where.column, "`shop.open` needs the policy's opening hours: add `hours: {weekly: {mon: [09:00-18:00], …}}`",
+                    "add `hours: {weekly: {mon: [09:00-18:00], …}}`"))
+
+
+def _compares(condition: Condition | None) -> list[Compare]:
+    if condition is None:
+        return []
+    if isinstance(condition, Compare):
+        return [condition]
+    if isinstance(condition, Not):
+        return _compares(condition.item)
+    return [compare for item in condition.items for compare in _compares(item)]
 
 
 def _builtins(checker: _Checker, platform: PlatformProfile, rules: list[Rule], params: Params,
@@ -267,6 +326,12 @@ def _action(checker: _Checker, raw: Any, at: NodePath, event: str, allowed: tupl
         checker.error(at + (kind, "among" if "among" in options else "in"), f"unknown group `{pool}`{hint}", hint=hint)
     if kind == "assign" and ("to" in options) == ("among" in options):
         checker.error(at + (kind,), "assign needs exactly one of `to` (a named agent) or `among` (a pool)")
+    extra = {key: value for key, value in options.items() if key not in ROUTE_OPTIONS}
+    if "overflow" in options:
+        extra["overflow"] = _overflow(checker, options["overflow"], at + (kind, "overflow"), groups)
+    if "ageing_per_minute" in options and options.get("order", "fifo") != "priority":
+        checker.error(at + (kind, "ageing_per_minute"), "ageing counts only when the queue is ordered by score: "
+                                                        "add `order: priority`, or remove `ageing_per_minute`")
     return Action(
         kind=kind,
         agent=options.get("for") if kind == "hold" else (options.get("to") if kind == "assign" else None),
@@ -274,8 +339,24 @@ def _action(checker: _Checker, raw: Any, at: NodePath, event: str, allowed: tupl
         ignore_capacity=options.get("ignore_capacity", False), ignore_suspension=options.get("ignore_suspension", False),
         exclude_main=options.get("exclude_main", False), queue=options.get("in"),
         target=options.get("to") if kind == "divert" else None, reason=options.get("reason"),
-        options={key: value for key, value in options.items() if key not in ROUTE_OPTIONS},
+        options=extra,
     )
+
+
+def _overflow(checker: _Checker, raw: list[Any], at: NodePath, groups: tuple[Group, ...]) -> tuple[OverflowStep, ...]:
+    """Overflow steps, each naming groups of the policy (or `shop`), in the order their waits pass."""
+    names = [group.name for group in groups]
+    steps: list[OverflowStep] = []
+    for index, item in enumerate(raw):
+        for key, known in (("to", [SHOP, *names]), ("from", names)):
+            if key in item and item[key] not in known:
+                checker.error(at + (index, key), f"unknown group `{item[key]}`{did_you_mean(str(item[key]), known)}")
+        if steps and item["after_seconds"] <= steps[-1].after_seconds:
+            checker.error(at + (index, "after_seconds"),
+                          f"after_seconds {item['after_seconds']:g} does not come after the step before "
+                          f"({steps[-1].after_seconds:g}): list the steps in the order the waits pass")
+        steps.append(OverflowStep(item["after_seconds"], item["to"], item.get("from")))
+    return tuple(steps)
 
 
 def _condition(checker: _Checker, raw: dict[str, Any], at: NodePath, event: Any, params: Params,

@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from datetime import timezone, tzinfo
 from typing import Any, Union
 
+from .business_hours import BusinessHours
+
 Scalar = Union[str, int, float, bool]
 
 COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "exists", "contains")
@@ -155,6 +157,7 @@ class PolicyDocument:
     description: str = ""
     timezone: tzinfo = timezone.utc     # the shop's: time.hour and time.weekday are read in it
     builtins: tuple[Rule, ...] = ()     # the platform's answers to the events `rules` leaves out
+    hours: BusinessHours | None = None  # the shop's opening hours, for `shop.open` (issue 17)
 
     def group(self, name: str) -> Group | None:
         return next((group for group in self.groups if group.name == name), None)

@@ -21,6 +21,7 @@ ENTRIES = ("product_page", "order_page", "after_sales_page", "direct", "fan_grou
 ROLES = ("main", "sub")
 MAX_ID_LENGTH = 256
 MAX_COUNT = 1_000_000_000
+MAX_PRIORITY = 10_000  # a queued conversation's priority (issue 17) is a number from -MAX_PRIORITY to MAX_PRIORITY
 # Services' clocks drift: a past moment up to this far after `now` is taken as `now`; beyond, refused.
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -74,6 +75,7 @@ class Conversation(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     category: Id | None = None
     to_main: bool = False
     internal: bool = False
+    enqueued_at: Moment | None = None  # route: since when it has waited, when routed again (issue 17)
 
 
 class Reader:
@@ -131,6 +133,15 @@ class Reader:
         self.fail(path, f"must be a whole number from 0 up to {MAX_COUNT - 1}, not {shown}")
         return 0
 
+    def priority(self, value: Any, path: str) -> float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+                and -MAX_PRIORITY <= value <= MAX_PRIORITY:
+            return value
+        self.fail(path, f"must be a number from -{MAX_PRIORITY} to {MAX_PRIORITY}, not {_json_type(value)}"
+                        if not isinstance(value, (int, float)) or isinstance(value, bool) else
+                        f"must be a number from -{MAX_PRIORITY} to {MAX_PRIORITY}")
+        return 0
+
     def choice(self, options: tuple[str, ...]) -> Callable[[Any, str], str]:
         def check(value: Any, path: str) -> str:
             if isinstance(value, str) and value in options:
@@ -162,13 +173,15 @@ class Reader:
         """A timestamp that must not be later than `now` (a last contact, a queued or sent time)."""
         def check(value: Any, path: str) -> datetime:
             moment = self.timestamp(value, path)
-            if now is None or now is _EPOCH or moment is _EPOCH or moment <= now:
+            if now is None or now is _EPOCH or moment is _EPOCH:
                 return moment
-            if moment - now > CLOCK_SKEW:
+            settled = within_skew(moment, now)
+            if settled is None:
                 minutes = int(CLOCK_SKEW.total_seconds() // 60)
                 self.fail(path, f"is after `now` ({value} > {now.isoformat()}); a past moment may lead `now` "
                                 f"by at most {minutes} minutes of clock skew")
-            return now
+                return now
+            return settled
 
         return check
 
@@ -223,15 +236,12 @@ def first_duplicate(agents: tuple[Agent, ...]) -> str | None:
     return None
 
 
-def settled_last_contact(customer: Customer, now: datetime) -> Customer | None:
-    """The customer with a last contact slightly after `now` (clock skew) taken as `now`; None when
-    it lies further ahead, which the careful reader refuses."""
-    last = customer.last_agent
-    if last is None or last.at <= now:
-        return customer
-    if last.at - now > CLOCK_SKEW:
-        return None
-    return msgspec.structs.replace(customer, last_agent=LastContact(last.agent_id, now))
+def within_skew(moment: datetime, now: datetime) -> datetime | None:
+    """A past moment as the careful reader takes it: up to CLOCK_SKEW after `now` counts as `now`;
+    None when it lies further ahead, which the careful reader refuses."""
+    if moment <= now:
+        return moment
+    return now if moment - now <= CLOCK_SKEW else None
 
 
 def well_formed_agents(raw: Any) -> tuple[Agent, ...] | None:
@@ -290,15 +300,19 @@ def read_customer(reader: Reader, value: Any, now: datetime | None, path: str = 
     )
 
 
-def read_conversation(reader: Reader, value: Any, path: str = "conversation") -> Conversation:
+def read_conversation(reader: Reader, value: Any, path: str = "conversation", *, waits: bool = False,
+                      now: datetime | None = None) -> Conversation:
+    """A conversation; one that `waits` (route) may say since when it has waited (`enqueued_at`)."""
     data = reader.obj(value, path)
-    reader.unknown_keys(data, ("id", "entry", "category", "to_main", "internal"), path)
+    reader.unknown_keys(data, ("id", "entry", "category", "to_main", "internal",
+                               *(("enqueued_at",) if waits else ())), path)
     return Conversation(
         id=reader.field(data, "id", path, reader.string, None),
         entry=reader.field(data, "entry", path, reader.choice(ENTRIES), "other"),
         category=reader.field(data, "category", path, reader.string, None),
         to_main=reader.field(data, "to_main", path, reader.boolean, False),
         internal=reader.field(data, "internal", path, reader.boolean, False),
+        enqueued_at=reader.field(data, "enqueued_at", path, reader.before(now), None) if waits else None,
     )
 
 

@@ -22,6 +22,8 @@ GROUPS = ("presale", "aftersale")
 GROUP_FACTS = [spec for spec in (group_fact_spec(f"groups.{group}.{counter}", tuple(Group(g) for g in GROUPS))
                                  for group in GROUPS for counter in ("online", "eligible")) if spec]
 FACTS: list[FactSpec] = list(route.FACTS.values()) + GROUP_FACTS
+HOURS = {"weekly": {"mon": ["09:00-18:00"], "sat": ["10:00-12:00", "13:00-22:00"]},
+         "exceptions": [{"date": "2026-11-23", "hours": ["08:00-10:30"]}]}
 WORDS = ("presale", "aftersale", "vip", "a1", "小王", "product_page", "online")
 
 
@@ -90,7 +92,8 @@ def policies(draw) -> str:
         rules.append(rule)
     if draw(st.booleans()):
         rules.append({"id": "last", "priority": 1000, "then": draw(ACTIONS)})
-    document = {"name": "random", "platform": "kuaishou",
+    # Opening hours, so that `shop.open` (issue 17) can be drawn like any other route fact.
+    document = {"name": "random", "platform": "kuaishou", "hours": HOURS,
                 "groups": {"aftersale": {"entries": ["after_sales_page", "order_page"]}, "presale": {"default": True}},
                 "rules": rules}
     return yaml.safe_dump(document, allow_unicode=True, sort_keys=False)

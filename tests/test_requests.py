@@ -160,7 +160,7 @@ ROUTE_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-1, 2), st.just(2
                          st.sampled_from(["", "b1", "vip", "direct", "live", "x" * 257, NOW, "2026-11-23T10:03:00Z",
                                           "2026-11-23T10:30:00Z", "2026-11-23", "2026-11-23T10:00:00"]),
                          st.lists(st.sampled_from(["vip", "", 3]), max_size=2))
-CONVERSATION_KEYS = st.sampled_from(["id", "entry", "category", "to_main", "internal", "colour"])
+CONVERSATION_KEYS = st.sampled_from(["id", "entry", "category", "to_main", "internal", "enqueued_at", "colour"])
 CUSTOMER_KEYS = st.sampled_from(["id", "private_contact", "tags", "colour"])
 LAST_AGENT = st.none() | st.fixed_dictionaries({"id": st.sampled_from(["a1", "", 7]), "at": ROUTE_VALUES})
 ROUTE_BODIES = st.builds(

@@ -68,7 +68,7 @@ def test_every_command_works_from_the_installed_wheel(installed):
     assert _run([fenliu, "examples", "rules"], cwd=work).returncode == 0
     checked = _run([fenliu, "check", "rules"], cwd=work)
     assert checked.returncode == 0, checked.stderr
-    assert checked.stdout.count(": ok") == 3
+    assert checked.stdout.count(": ok") == 4
 
     shutil.copy(ROOT / "docs" / "examples" / "route.json", work)
     evaluated = _run([fenliu, "eval", "rules/kuaishou.yaml", "route.json"], cwd=work)

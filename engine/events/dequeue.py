@@ -8,6 +8,12 @@ last agent where the rule says so. An unlimited agent has no ceiling, so it take
 backlog (the flood Kuaishou's page warns of; the answer warns too). When the policy sets
 `offline_message_ttl_days`, offline messages older than it are listed as expired and never
 assigned; exactly the TTL old is still assigned.
+
+Issue 17: `order: priority` hands out the best score first, the conversation's `priority` plus
+`ageing_per_minute` for each minute waited, so a low priority still rises with its wait and
+nobody starves (FIFO stays the default); `overflow` steps widen a group's queue to other groups
+once a conversation has waited long enough. Both look at each conversation once: cost stays
+linear in the queue's length (and the sort).
 """
 from __future__ import annotations
 
@@ -18,9 +24,11 @@ from typing import Any
 from msgspec.structs import replace
 
 from ..facts import FactSpec, counter_specs, put_counters, specs
-from ..model import Action, Group, PolicyDocument
-from ..request import Agent, Conversation, Customer, Reader, read_agents, read_conversation, read_customer
 from ..eligibility import Capacity, ranking
+from ..model import Action, Group, PolicyDocument
+from ..overflow import reach, serves
+from ..request import Agent, Conversation, Customer, Reader, read_agents, read_conversation, read_customer
+from ..shop_time import shop_local
 from .base import Decision, FallThrough, Situation
 
 NAME = "dequeue"
@@ -35,6 +43,7 @@ FACTS: dict[str, FactSpec] = {
         ("queue.cached", "number", "conversations waiting in agents' own message caches (B20)"),
         ("queue.oldest_minutes", "number", "how long the oldest conversation has waited, in minutes"),
         ("shop.free_slots", "number", "free slots of eligible agents; an unlimited agent counts the whole queue (B2)"),
+        ("shop.open", "bool", "`now` falls in the policy's `hours`, on the shop's clock (issue 17); only with `hours`"),
     ),
     **counter_specs("shop", "whole shop"),
 }
@@ -50,6 +59,7 @@ class Queued:
     offline: bool
     queue: str
     cached_at: str | None = None
+    priority: float = 0
 
 
 def fact_spec(name: str, policy_groups: tuple[Group, ...]) -> FactSpec | None:
@@ -85,12 +95,15 @@ def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:
     if items:
         facts["queue.oldest_minutes"] = max((now - item.enqueued_at).total_seconds() / 60 for item in items)
     put_counters(facts, "shop", list(agents), capacity)
+    if policy.hours is not None and now is not None:
+        facts["shop.open"] = policy.hours.is_open(shop_local(now, policy.timezone))
     return Situation(data, facts, {"now": now, "agents": agents, "items": items, "ttl": ttl, "capacity": capacity})
 
 
 def _read_item(reader: Reader, raw: Any, path: str, now: datetime | None) -> Queued:
     data = reader.obj(raw, path)
-    reader.unknown_keys(data, ("conversation", "customer", "enqueued_at", "offline", "queue", "cached_at"), path)
+    reader.unknown_keys(data, ("conversation", "customer", "enqueued_at", "offline", "queue", "cached_at", "priority"),
+                        path)
     conversation = read_conversation(reader, data.get("conversation", {}), f"{path}.conversation")
     if conversation.id is None:
         reader.fail(f"{path}.conversation.id", "is required")
@@ -101,6 +114,7 @@ def _read_item(reader: Reader, raw: Any, path: str, now: datetime | None) -> Que
         offline=reader.field(data, "offline", path, reader.boolean, False),
         queue=reader.field(data, "queue", path, reader.string, "shop"),
         cached_at=reader.field(data, "cached_at", path, reader.string, None),
+        priority=reader.field(data, "priority", path, reader.priority, 0.0),
     )
 
 
@@ -128,14 +142,21 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
     backlog = len(extra["items"])
     slots = {agent.id: _slots(agent, capacity, backlog) if agent.online else 0 for agent in extra["agents"]}
     agents = {agent.id: agent for agent in extra["agents"]}
-    order = sorted(extra["items"], key=lambda item: (item.enqueued_at, item.conversation.id))
+    order = _order(extra["items"], action.options, now)
+    steps = action.options.get("overflow", ())
     rank = ranking(action.strategy, capacity)
     assignments: list[dict[str, Any]] = []
     expired: list[str] = []
 
+    def pools(item: Queued) -> frozenset[str] | None:
+        return reach(item.queue, (now - item.enqueued_at).total_seconds(), steps)
+
+    free = [sum(slots.values())]
+
     def give(item: Queued, agent: Agent) -> None:
         assignments.append({"conversation_id": item.conversation.id, "agent_id": agent.id})
         slots[agent.id] -= 1
+        free[0] -= 1
         agents[agent.id] = replace(agent, active=agent.active + 1)
 
     # B20: an agent's own cache comes first and is never re-shunted; suspension stops shunting, not windows.
@@ -148,8 +169,8 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
         if _expired(item, now, ttl):
             expired.append(item.conversation.id)
             continue
-        if item.offline and not assign_offline:
-            continue
+        if (item.offline and not assign_offline) or free[0] == 0:
+            continue  # with no free slot left, only expiry is still to list: skip the per-agent work
         last = _returning_agent(item, agents, now, window) if prefer_last else None
         if last is not None and slots[last.id] > 0 and (waive_suspension or not last.suspended):
             chosen: Agent | None = last
@@ -158,7 +179,7 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
         else:
             pool = [agent for agent in agents.values()
                     if slots[agent.id] > 0 and not agent.suspended
-                    and (item.offline or item.queue == "shop" or item.queue in agent.groups)]
+                    and (item.offline or serves(agent.groups, pools(item)))]
             chosen = min(pool, key=rank, default=None)
         if chosen is not None:
             give(item, chosen)
@@ -166,9 +187,19 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
     waiting = len(order) - len(assignments) - len(expired)
     warnings = _backlog_warnings(extra["agents"], assignments)
     return Decision({"action": "assign_many", "assignments": assignments, "expired": expired,
-                     "reason": action.reason or f"{len(assignments)} assigned, own caches first then oldest first, "
+                     "reason": action.reason or f"{len(assignments)} assigned, own caches first then "
+                                                 f"{'best score' if action.options.get('order') == 'priority' else 'oldest'} first, "
                                                  f"{len(expired)} expired, {waiting} still waiting (B14, B15, B20)"},
                     tuple(warnings))
+
+
+def _order(items: list[Queued], options: dict[str, Any], now: datetime) -> list[Queued]:
+    """Oldest first; under `order: priority`, best score first (priority + ageing per minute waited)."""
+    if options.get("order", "fifo") != "priority":
+        return sorted(items, key=lambda item: (item.enqueued_at, item.conversation.id))
+    ageing = options.get("ageing_per_minute", 1)
+    return sorted(items, key=lambda item: (-(item.priority + ageing * (now - item.enqueued_at).total_seconds() / 60),
+                                           item.enqueued_at, item.conversation.id))
 
 
 def _returning_agent(item: Queued, agents: dict[str, Agent], now: datetime, window: timedelta) -> Agent | None:

@@ -7,13 +7,14 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from ..facts import (
-    COUNTERS, FactSpec, agent_specs, counter_specs, group_fact_spec, put_agent, put_counters, specs,
+    COUNT, COUNTERS, FactSpec, agent_specs, counter_specs, group_fact_spec, put_agent, put_counters, specs,
 )
 from ..eligibility import Capacity, choose
 from ..model import Action, Group, PolicyDocument
+from ..overflow import reach, serves
 from ..request import (
     ENTRIES, MAX_AGENTS, Agent, Conversation, Customer, Moment, Reader, first_duplicate, read_agents,
-    read_conversation, read_customer, settled_last_contact,
+    read_conversation, read_customer, within_skew,
 )
 from ..shop_time import shop_local
 from .base import Decision, FallThrough, Situation
@@ -38,6 +39,9 @@ FACTS: dict[str, FactSpec] = {
         ("customer.hours_since_last_agent", "number", "hours since a human agent last served the buyer (B7)"),
         ("time.hour", "number", "hour of `now` (0–23) in the shop's time zone (the policy's `timezone`)", (), (0, 23)),
         ("time.weekday", "number", "day of `now` in the shop's time zone: 1 = Monday … 7 = Sunday", (), (1, 7)),
+        ("conversation.wait_seconds", "number",
+         "seconds since `conversation.enqueued_at`, for a conversation routed again while it waits (issue 17)", (), COUNT),
+        ("shop.open", "bool", "`now` falls in the policy's `hours`, on the shop's clock (issue 17); only with `hours`"),
     ),
     **agent_specs("last_agent", "the buyer's last agent"),
     **agent_specs("main", "the main account"),
@@ -62,12 +66,24 @@ REQUEST = RouteRequest
 
 
 def checked(request: RouteRequest) -> RouteRequest | None:
-    """What msgspec cannot check of a decoded request: agent ids unique, the last contact not in
-    the future. None sends the request to the careful reader, which names the problem."""
-    customer = settled_last_contact(request.customer, request.now)
-    if customer is None or first_duplicate(request.agents) is not None:
+    """What msgspec cannot check of a decoded request: agent ids unique, the last contact and the
+    time queued not in the future. None sends the request to the careful reader, which names the problem."""
+    if first_duplicate(request.agents) is not None:
         return None
-    return request if customer is request.customer else msgspec.structs.replace(request, customer=customer)
+    customer, conversation = request.customer, request.conversation
+    last, queued = customer.last_agent, conversation.enqueued_at
+    if last is not None and last.at > request.now:
+        at = within_skew(last.at, request.now)
+        if at is None:
+            return None
+        customer = msgspec.structs.replace(customer, last_agent=msgspec.structs.replace(last, at=at))
+    if queued is not None and queued > request.now:
+        if within_skew(queued, request.now) is None:
+            return None
+        conversation = msgspec.structs.replace(conversation, enqueued_at=request.now)
+    if customer is request.customer and conversation is request.conversation:
+        return request
+    return msgspec.structs.replace(request, customer=customer, conversation=conversation)
 
 
 def read_request(data: dict[str, Any]) -> RouteRequest:
@@ -81,7 +97,7 @@ def read_request(data: dict[str, Any]) -> RouteRequest:
     reader = Reader()
     reader.unknown_keys(data, ("event", "now", "conversation", "customer", "agents"), "")
     now = reader.required(data, "now", "", reader.timestamp, None)
-    conversation = read_conversation(reader, data.get("conversation", {}))
+    conversation = read_conversation(reader, data.get("conversation", {}), waits=True, now=now)
     customer = read_customer(reader, data.get("customer", {}), now)
     agents = read_agents(reader, data)
     reader.raise_if_failed()
@@ -116,6 +132,12 @@ def situate(request: RouteRequest, policy: PolicyDocument) -> Situation:
     }
     if conversation.category is not None:
         facts["conversation.category"] = conversation.category
+    waited = 0.0
+    if conversation.enqueued_at is not None:
+        waited = max(0.0, (now - conversation.enqueued_at).total_seconds())
+        facts["conversation.wait_seconds"] = waited
+    if policy.hours is not None:
+        facts["shop.open"] = policy.hours.is_open(local)
     if customer.last_agent is not None:
         facts["customer.hours_since_last_agent"] = (now - customer.last_agent.at).total_seconds() / 3600
     put_agent(facts, "last_agent", last_agent, capacity)
@@ -133,7 +155,8 @@ def situate(request: RouteRequest, policy: PolicyDocument) -> Situation:
         request=request,
         facts=facts,
         extra={"agents": agents, "last_agent": last_agent, "main": main, "group": group,
-               "capacity": capacity, "customer": customer, "now": now},
+               "capacity": capacity, "customer": customer, "now": now,
+               "waited": waited},
     )
 
 
@@ -151,7 +174,10 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
         queue = _queue_name(action.queue or "shop", extra["group"])
         if queue is None:
             return FallThrough("the conversation has no group to queue for")
-        return _decide("queue", action, queue=queue, reason=f"no eligible agent; waits in the {queue} queue (B12)")
+        decision = _decide("queue", action, queue=queue, reason=f"no eligible agent; waits in the {queue} queue (B12)")
+        if "priority" in action.options:  # issue 17: the caller sends it back with the queued conversation
+            decision.fields["priority"] = action.options["priority"]
+        return decision
     if action.kind == "offline_queue":
         return _decide("offline_queue", action, queue="offline",
                        reason="no agent online; waits in the offline queue (B13)")
@@ -176,17 +202,18 @@ def _assign(action: Action, situation: Situation, policy: PolicyDocument) -> Dec
     pool_name = _queue_name(action.among or "shop", extra["group"])
     if pool_name is None:
         return FallThrough("the conversation has no group")
+    groups = reach(pool_name, extra["waited"], action.options.get("overflow", ()))
     pool = [
         agent for agent in extra["agents"]
-        if (pool_name == "shop" or pool_name in agent.groups)
+        if serves(agent.groups, groups)
         and not (action.exclude_main and agent.role == "main")
         and capacity.eligible(agent, **waive)
     ]
     chosen = choose(pool, action.strategy, capacity)
     if chosen is None:
-        return FallThrough(f"no eligible agent in {_pool_label(pool_name)}")
+        return FallThrough(f"no eligible agent in {_pool_label(pool_name, groups)}")
     return _given(action, chosen, capacity, cache, (
-        f"{action.strategy.replace('_', ' ')} of {len(pool)} eligible in {_pool_label(pool_name)}: "
+        f"{action.strategy.replace('_', ' ')} of {len(pool)} eligible in {_pool_label(pool_name, groups)}: "
         f"{chosen.id} ({chosen.active} active, saturation {capacity.saturation(chosen):.2f})"
     ))
 
@@ -221,8 +248,13 @@ def _queue_name(name: str, group: Group | None) -> str | None:
     return name
 
 
-def _pool_label(name: str) -> str:
-    return "the shop" if name == "shop" else f"group {name}"
+def _pool_label(name: str, reached: frozenset[str] | None) -> str:
+    if name == "shop":
+        return "the shop"
+    if reached is None:
+        return f"the shop (overflow from group {name})"
+    wider = sorted(reached - {name})
+    return f"group {name}" + (f" (overflow to {', '.join(wider)})" if wider else "")
 
 
 def _who(agent: str | None) -> str:

@@ -1,7 +1,7 @@
 """`fenliu fmt`: a policy in canonical form, comments kept.
 
 Canonical: top-level keys in the order a policy reads (name, platform, timezone, version,
-description, params, groups, rules); each rule's keys as id, description, event, priority,
+description, params, hours, groups, rules); each rule's keys as id, description, event, priority,
 enabled, when, then, the deprecated `on` renamed `event` (YAML 1.1 tools read `on` as true);
 rules in the order they are tried (by priority, file order among equals), so reading the file
 top to bottom is reading the evaluation order.
@@ -26,7 +26,7 @@ from ..errors import PolicyError, file_issue
 from ..loader import EVENT_KEY, OLD_EVENT_KEY
 from ..yaml_source import parse_yaml
 
-TOP_LEVEL = ("name", "platform", "timezone", "version", "description", "params", "groups", "rules")
+TOP_LEVEL = ("name", "platform", "timezone", "version", "description", "params", "hours", "groups", "rules")
 # `priority` before `enabled`: switching a rule on or off then edits the line after its priority,
 # the way the shipped policies and their tests have always written it.
 RULE_KEYS = ("id", "description", EVENT_KEY, "priority", "enabled", "when", "then")

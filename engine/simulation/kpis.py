@@ -12,7 +12,8 @@
   (what giving up costs the rate, over what the queue itself costs).
 - Queue waits are those of the queue pool (B12), from routing to entering an agent's list;
   waits in the offline queue and for the main account (B6, B13) are reported apart, because a
-  night's offline backlog would otherwise swamp the day's queueing.
+  night's offline backlog would otherwise swamp the day's queueing. The queue waits of
+  buyers tagged `vip` are also reported alone, whatever priority the policy gave them (issue 17).
 - Percentiles are nearest-rank: p95 of 20 waits is the 19th smallest.
 """
 from __future__ import annotations
@@ -47,6 +48,7 @@ def summarise(outcome: DayRecord) -> dict[str, Any]:
     counted = on_time = 0
     waits: list[float] = []
     offline_waits: list[float] = []
+    vip_waits: list[float] = []
     returning = back_to_last = 0
     closes = {"manual": 0, "auto": 0}
     states: dict[str, int] = {}
@@ -59,6 +61,8 @@ def summarise(outcome: DayRecord) -> dict[str, Any]:
         if conversation.waited is not None:
             waiting_offline = conversation.queue == OFFLINE or conversation.routed == "hold"
             (offline_waits if waiting_offline else waits).append(conversation.waited)
+            if not waiting_offline and "vip" in conversation.arrival.tags:
+                vip_waits.append(conversation.waited)
         if conversation.returning_to is not None and conversation.routed not in ("divert", "none"):
             returning += 1
             back_to_last += conversation.first_agent == conversation.returning_to
@@ -112,6 +116,7 @@ def summarise(outcome: DayRecord) -> dict[str, Any]:
         "agents": agents,
         "queue_wait_seconds": _waits(waits),
         "offline_wait_seconds": _waits(offline_waits),
+        "vip_wait_seconds": _waits(vip_waits),
         "queue_length": {
             "max_pool": max((s[1] for s in outcome.samples), default=0),
             "max_offline": max((s[2] for s in outcome.samples), default=0),

@@ -129,6 +129,7 @@ HEADLINES: tuple[tuple[str, str, str | None], ...] = (
     ("queue_wait_seconds.p50", "Queue wait p50 (s)", "lower"),
     ("queue_wait_seconds.p95", "Queue wait p95 (s)", "lower"),
     ("queue_wait_seconds.max", "Queue wait max (s)", "lower"),
+    ("vip_wait_seconds.p95", "VIP queue wait p95 (s)", "lower"),
     ("queue_length.max_pool", "Longest queue", "lower"),
     ("offline_wait_seconds.p95", "Offline / held wait p95 (s)", "lower"),
     ("returning_customers.share", "Returning customers to their last agent", "higher"),

@@ -20,7 +20,12 @@ What the platform does between decisions, following the domain:
   answered by then: it is the last message (`from: system`) for the close rules, so an
   unanswered conversation can close automatically (Kuaishou, B17), yet the buyer still waits
   for a human answer, which alone counts for the reply rate;
-- a buyer in the queue pool gives up when its patience runs out before an agent takes it.
+- a buyer in the queue pool gives up when its patience runs out before an agent takes it;
+- a queued conversation carries the `priority` its route decision gave it; when the policy's
+  dequeue rules overflow (issue 17), the queues are offered again as each step's wait passes,
+  since a wait, not a freed slot, is what widens who may take it. Under `order: priority` or
+  overflow every queued conversation is offered (up to the request's limit), because the rules
+  may then pass older ones over.
 
 Requests list the agents who are logged in, plus the main account and the buyer's last agent
 whatever their status: offline sub-accounts can never be chosen, and leaving them out keeps a
@@ -45,7 +50,7 @@ from .trace import Arrival
 
 # Event kinds. Events at the same instant run in the order they were planned, before any arrival.
 CHANGE, REPLY, BUYER, CLOSE, AUTO_CLOSE, SAMPLE = range(6)
-GIVE_UP, AUTO_REPLY = 6, 7
+GIVE_UP, AUTO_REPLY, OVERFLOW = 6, 7, 8
 OFFLINE = "offline"
 CACHE = "cache:"  # an agent's own message cache (B20) is the queue `cache:<agent id>`
 AUTO_CLOSE_RECHECK = 300.0
@@ -121,6 +126,7 @@ class ConversationState:
     waited: float | None = None
     closed_by: str | None = None
     requested: dict[str, Any] | None = None
+    priority: float = 0
 
 
 @dataclass
@@ -161,6 +167,12 @@ class Shop:
         self.round_robin = any(rule.then.strategy == "round_robin" for rule in policy.document.rules)
         self.grouped = bool(policy.document.groups)
         self.logins = bool(policy.document.rules_for("login"))
+        dequeue_options = [rule.then.options for rule in policy.document.rules_for("dequeue")]
+        # issue 17: the waits at which an overflow step widens a queue, and whether rules may pass older ones over
+        self.overflow_after = sorted({step.after_seconds for options in dequeue_options
+                                      for step in options.get("overflow", ())})
+        self.whole_queue = bool(self.overflow_after) or any(options.get("order") == "priority"
+                                                             for options in dequeue_options)
         self.behaviour = behaviour
         self.deadline, self.progress = deadline, progress
 
@@ -206,7 +218,7 @@ class Shop:
         self._push(0.0, SAMPLE, 0)
         handlers = {CHANGE: self._on_change, REPLY: self._on_reply, BUYER: self._on_buyer,
                     CLOSE: self._on_close_attempt, AUTO_CLOSE: self._on_auto_close, SAMPLE: self._on_sample,
-                    GIVE_UP: self._on_give_up, AUTO_REPLY: self._on_auto_reply}
+                    GIVE_UP: self._on_give_up, AUTO_REPLY: self._on_auto_reply, OVERFLOW: self._on_overflow}
         conversations, heap = self.conversations, self.heap
         arrived, total = 0, len(conversations)
         steps = 0
@@ -287,6 +299,7 @@ class Shop:
         if action == "assign":
             self._enter(index, self.by_agent[decision["agent_id"]])
         elif action == "queue":
+            conversation.priority = decision.get("priority") or 0
             self._enqueue(index, decision["queue"])
         elif action == "offline_queue":
             self._enqueue(index, OFFLINE)
@@ -330,6 +343,9 @@ class Shop:
         conversation = self.conversations[index]
         if conversation.state == "new" and queue != OFFLINE and conversation.luck.patience != float("inf"):
             self._push(self.now + conversation.luck.patience, GIVE_UP, index)
+        if conversation.state == "new" and queue != OFFLINE and not queue.startswith(CACHE):
+            for after in self.overflow_after:
+                self._push(self.now + after, OVERFLOW, index)
         self._start_wait(conversation)
         conversation.state = "offline" if queue == OFFLINE else "cached" if queue.startswith(CACHE) else "queued"
         conversation.queue = queue
@@ -449,6 +465,11 @@ class Shop:
         self.live -= 1
         self.abandoned += 1
 
+    def _on_overflow(self, index: int, _: int) -> None:
+        """An overflow step's wait has passed for this conversation: agents of other groups may now take it."""
+        if self.conversations[index].state == "queued":
+            self._dequeue()
+
     def _close(self, index: int, how: str) -> None:
         conversation = self.conversations[index]
         agent = conversation.agent
@@ -497,8 +518,10 @@ class Shop:
                     if self.now - self.conversations[index].enqueued_at <= self.ttl:
                         break
                     expired += 1
-            room = sum(free for agent_id, free in slots.items() if self._serves(self.by_agent[agent_id], name))
-            window = list(islice(queue, min(expired + room + DEQUEUE_MARGIN, MAX_QUEUE - len(offered))))
+            room = sum(free for agent_id, free in slots.items()
+                       if self.whole_queue or self._serves(self.by_agent[agent_id], name))
+            wanted = len(queue) if self.whole_queue else expired + room + DEQUEUE_MARGIN
+            window = list(islice(queue, min(wanted, MAX_QUEUE - len(offered))))
             offered.extend(window)
             useful = useful or room > 0 or expired > 0 or any(self._last_agent_has_room(i, slots) for i in window)
         if not useful:
@@ -518,6 +541,8 @@ class Shop:
                 item["cached_at"] = conversation.queue[len(CACHE):]
             else:
                 item["queue"] = conversation.queue
+            if conversation.priority:
+                item["priority"] = conversation.priority
             items.append(item)
         decision = self._evaluate({"event": "dequeue", "now": self._iso(self.now), "agents": self._listed(),
                                    "queue": items})

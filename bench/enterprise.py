@@ -1,0 +1,69 @@
+"""The enterprise policy (issue 17): route decisions as the in-process bench makes them, and dequeue
+decisions under score order with overflow, as the queue grows, to show the cost stays linear in it.
+
+Dequeue: one request per queue length, 50 agents, a mix of after-sales and pre-sales conversations
+waiting from seconds to an hour, a fifth of them VIPs with priority 10. The figure that must stay
+flat is microseconds per queued conversation.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+from datetime import timedelta
+from pathlib import Path
+
+from fenliu.engine import load_policy
+
+from .inprocess import time_each
+from .requests_gen import NOW, _iso, generate
+from .stats import Spread
+
+ROOT = Path(__file__).resolve().parent.parent
+QUEUE_LENGTHS = (100, 1000, 10000)
+AGENTS = 50
+
+
+def dequeue_request(length: int, seed: int = 1) -> dict:
+    rng = random.Random(seed)
+    agents = [{"id": f"a{n}", "status": "online", "max_sessions": 20, "active": rng.randint(15, 20),
+               "groups": ["aftersale" if n % 3 == 0 else "presale"]} for n in range(AGENTS)]
+    queue = []
+    for n in range(length):
+        item = {"conversation": {"id": f"q{n}"}, "queue": rng.choice(("aftersale", "presale")),
+                "enqueued_at": _iso(NOW - timedelta(seconds=rng.uniform(1, 3600)))}
+        if rng.random() < 0.2:
+            item["priority"] = 10
+        queue.append(item)
+    return {"event": "dequeue", "now": _iso(NOW), "agents": agents, "queue": queue}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the default request counts")
+    args = parser.parse_args()
+    policy = load_policy(ROOT / "rules" / "enterprise.yaml")
+    routes = generate(AGENTS, max(50, int(500 * args.scale))).requests
+    time_each(policy.evaluate, routes[:50])
+    route_medians = [statistics.median(time_each(policy.evaluate, routes)) for _ in range(args.repeats)]
+    dequeue = {}
+    for length in QUEUE_LENGTHS:
+        request = dequeue_request(length)
+        calls = max(3, int(30 * args.scale * 1000 / length))
+        medians = [statistics.median(time_each(policy.evaluate, [request] * calls)) for _ in range(args.repeats)]
+        dequeue[str(length)] = {"median_us": Spread.of(medians).as_dict(),
+                                "per_conversation_us": Spread.of(m / length for m in medians).as_dict()}
+    policy.close()
+    results = {"agents": AGENTS, "repeats": args.repeats, "route_requests": len(routes),
+               "route_median_us": Spread.of(route_medians).as_dict(), "dequeue": dequeue}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1))
+    print(f"route {Spread.of(route_medians).show()} µs; dequeue per queued conversation: " + ", ".join(
+        f"{length}: {Spread(**data['per_conversation_us']).show(2)} µs" for length, data in dequeue.items()))
+
+
+if __name__ == "__main__":
+    main()
