@@ -130,18 +130,23 @@ def day():
     return generate_trace(TrafficSpec(conversations=4000, seed=7), ids), team
 
 
+def _fifo_against(day, variant: str) -> tuple[dict, dict]:
+    """The KPIs of the example day under the FIFO variant and under `enterprise-<variant>.yaml`."""
+    trace, team = day
+    policies = {name: load_policy(EXAMPLES / f"enterprise-{name}.yaml") for name in ("fifo", variant)}
+    try:
+        runs = run_simulation(trace, team, policies)["runs"]
+    finally:
+        for policy in policies.values():
+            policy.close()
+    without, with_ = (run["kpis"] for run in runs)
+    return without, with_
+
+
 def test_simulation_overflow_after_60_s_shortens_the_queue_wait_of_the_example_day(day):
     """Timed overflow in the simulator: with the same day and team, overflowing after 60 s and 180 s
     never leaves a conversation queued much past the last step, and beats waiting for the group."""
-    trace, team = day
-    fifo = load_policy(EXAMPLES / "enterprise-fifo.yaml")
-    overflow = load_policy(EXAMPLES / "enterprise-overflow.yaml")
-    try:
-        runs = run_simulation(trace, team, {"fifo": fifo, "overflow": overflow})["runs"]
-    finally:
-        fifo.close()
-        overflow.close()
-    without, with_ = (run["kpis"] for run in runs)
+    without, with_ = _fifo_against(day, "overflow")
     assert with_["queue_wait_seconds"]["p95"] < without["queue_wait_seconds"]["p95"]
     assert with_["reply_rate"]["shop"] >= without["reply_rate"]["shop"]
 
@@ -149,15 +154,7 @@ def test_simulation_overflow_after_60_s_shortens_the_queue_wait_of_the_example_d
 def test_simulation_priority_shortens_vip_waits_and_carries_the_priority_back(day):
     """Priority in the simulator: the route decision's priority is sent back with each queued VIP, so
     under `order: priority` VIP buyers wait less than under FIFO on the same day."""
-    trace, team = day
-    fifo = load_policy(EXAMPLES / "enterprise-fifo.yaml")
-    priority = load_policy(EXAMPLES / "enterprise-priority.yaml")
-    try:
-        runs = run_simulation(trace, team, {"fifo": fifo, "priority": priority})["runs"]
-    finally:
-        fifo.close()
-        priority.close()
-    without, with_ = (run["kpis"] for run in runs)
+    without, with_ = _fifo_against(day, "priority")
     assert with_["vip_wait_seconds"]["count"] > 0
     assert with_["vip_wait_seconds"]["p50"] < without["vip_wait_seconds"]["p50"]
 
