@@ -130,6 +130,10 @@ class RequestError(IssuesError):
         super().__init__(issues, "; ")
 
 
+class MalformedBody(RequestError):
+    """A request body that is not JSON at all; the one issue says where and why."""
+
+
 class EngineError(FenliuError):
     """The rule engine refused a ruleset or a fact, or failed while deciding: a fault of Fenliu or of
     durable_rules, never of the request."""

@@ -5,16 +5,16 @@ Evaluation: read the request → derive facts → ask the rule engine which rule
 """
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict
 
 from . import jsonio
+from .decision_ids import new_decision_id
 from .compiler import FieldTable, LimitExceeded, compile_condition, leaf_expressions
 from .durable import RuleMatcher
-from .errors import EngineError, Issue, PolicyError, RequestError, field_issue, file_issue
-from .events import EVENTS, Decision, EventKind, FallThrough, Situation, decode_typed
+from .errors import EngineError, Issue, MalformedBody, PolicyError, RequestError, field_issue, file_issue
+from .events import EVENTS, Decision, EventKind, FallThrough, Situation, decode_typed, typed_kind
 from .explain import Leaves, explain_condition
 from .loader import parse_policy
 from .memo import MatchMemo
@@ -67,6 +67,16 @@ class Envelope(TypedDict):
     policy: PolicyVersion
     decision_id: str
     trace: NotRequired[list[Step]]  # only with explain=True
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One evaluated request body: its event, the request as read (a typed struct, or the decoded
+    JSON when it went the careful way) and the envelope."""
+
+    event: str
+    request: Any
+    envelope: Envelope
 
 
 class Policy:
@@ -179,22 +189,41 @@ class Policy:
             "decision": fields,
             "warnings": list(decision.warnings) if decision else [],
             "policy": {"name": self.name, "version": self.version, "sha256": self.sha256},
-            "decision_id": uuid.uuid4().hex,
+            "decision_id": new_decision_id(),
         }
 
-    def evaluate_json(self, body: bytes | str, *, explain: bool = False) -> bytes:
-        """`evaluate`, bytes to bytes: the body decoded once (straight into typed structs when the
-        event has them and the body is well formed), the envelope encoded once."""
+    def evaluate_typed(self, body: bytes | str, *, explain: bool = False) -> Evaluation | None:
+        """The fast way: a well-formed body of an event with typed structs, decoded and checked in
+        one pass; None for anything else, which `evaluate_body` reads the careful way."""
         typed = decode_typed(body)
-        if typed is not None:
-            kind, request = typed
-            assert kind.situate is not None  # decode_typed returns only events that have one
-            return jsonio.encode(self._decide(kind, kind.situate(request, self.document), explain))
+        if typed is None:
+            return None
+        kind, request = typed
+        assert kind.situate is not None  # decode_typed returns only events that have one
+        return Evaluation(kind.name, request, self._decide(kind, kind.situate(request, self.document), explain))
+
+    def evaluate_body(self, body: bytes | str, *, explain: bool = False) -> Evaluation:
+        """`evaluate` of a request body, decoded once; raises RequestError naming each bad field
+        (MalformedBody when it is not JSON)."""
+        evaluation = self.evaluate_typed(body, explain=explain)
+        if evaluation is not None:
+            return evaluation
         try:
             decoded = jsonio.decode(body)
         except jsonio.MalformedJson as error:
-            raise RequestError([field_issue("", str(error))]) from None
-        return jsonio.encode(self.evaluate(decoded, explain=explain))
+            raise MalformedBody([field_issue("", str(error))]) from None
+        envelope = self.evaluate(decoded, explain=explain)
+        return Evaluation(decoded["event"], decoded, envelope)
+
+    def evaluate_json(self, body: bytes | str, *, explain: bool = False) -> bytes:
+        """`evaluate`, bytes to bytes: the body decoded once, the envelope encoded once."""
+        return jsonio.encode(self.evaluate_body(body, explain=explain).envelope)
+
+    def decide(self, request: Any) -> Envelope:
+        """The decision for a typed request built by trusted code (the simulator): no reading, no checks."""
+        kind = typed_kind(request)
+        assert kind.situate is not None  # a typed request's event always has one
+        return self._decide(kind, kind.situate(request, self.document), False)
 
     def _with_disabled(self, event: str, trace: list[Step]) -> list[Step]:
         if any(rule.event == event for rule in self.document.builtins):

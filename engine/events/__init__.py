@@ -58,4 +58,9 @@ def decode_typed(body: bytes | str) -> tuple[EventKind, Any] | None:
     return None if request is None else (kind, request)
 
 
-__all__ = ["decode_typed", "EVENTS", "EventKind", "Decision", "FallThrough", "Situation"]
+def typed_kind(request: Any) -> EventKind:
+    """The event of a typed request struct."""
+    return _TYPED[type(request)]
+
+
+__all__ = ["decode_typed", "typed_kind", "EVENTS", "EventKind", "Decision", "FallThrough", "Situation"]
