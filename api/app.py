@@ -86,8 +86,8 @@ def _measure_requests(app: Flask) -> None:
     @app.after_request
     def count(response):
         endpoint = request.url_rule.rule if request.url_rule else "unmatched"
-        metrics.REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
-        metrics.LATENCY.labels(endpoint).observe(time.perf_counter() - g.get("started", time.perf_counter()))
+        metrics.labelled(metrics.REQUESTS, endpoint, request.method, str(response.status_code)).inc()
+        metrics.labelled(metrics.LATENCY, endpoint).observe(time.perf_counter() - g.get("started", time.perf_counter()))
         # Which worker answered: lets an operator (and the tests) see every worker reload.
         response.headers["X-Fenliu-Worker"] = str(os.getpid())
         return response

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from flask import Request
 
 from fenliu.engine import jsonio
@@ -13,14 +14,47 @@ from .errors import ApiError
 YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain"})
 
 
-def json_body(request: Request) -> Any:
+def json_bytes(request: Request) -> bytes:
+    """The body of a JSON request, not yet decoded; 415 for any other content type."""
     mimetype = request.mimetype
     if mimetype != "application/json" and not (mimetype.startswith("application/") and mimetype.endswith("+json")):
         raise ApiError(415, "unsupported_media_type", f"send JSON with Content-Type: application/json, not {mimetype or 'nothing'}")
+    return request.get_data(cache=False)
+
+
+def json_body(request: Request) -> Any:
     try:
-        return jsonio.decode(request.get_data(cache=False))
+        return jsonio.decode(json_bytes(request))
     except jsonio.MalformedJson as error:
         raise ApiError(400, "malformed_json", str(error)) from None
+
+
+class _Batch(msgspec.Struct):
+    """`{"requests": [...]}` with no `event`: each request kept as its own undecoded JSON."""
+
+    requests: msgspec.Raw
+    event: msgspec.Raw = msgspec.Raw()
+
+
+_BATCH = msgspec.json.Decoder(_Batch)
+_ITEMS = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+def batch_items(body: bytes) -> list[bytes] | None:
+    """The requests of a batch body, each as its own JSON text; None when the body is not a batch
+    (an evaluate request, or not JSON: the careful reading says which)."""
+    try:
+        batch = _BATCH.decode(body)
+    except (msgspec.DecodeError, RecursionError):
+        return None
+    if len(batch.event):
+        return None
+    try:
+        return [bytes(item) for item in _ITEMS.decode(batch.requests)]
+    except (msgspec.DecodeError, RecursionError):
+        found = type(jsonio.decode(bytes(batch.requests))).__name__
+        raise ApiError(400, "invalid_request", "`requests` must be a list of evaluate requests",
+                       [field_issue("requests", f"got {found}")]) from None
 
 
 def yaml_body(request: Request) -> bytes:

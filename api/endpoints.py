@@ -9,14 +9,15 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from fenliu.engine import Envelope, Policy, PolicyError, RequestError, jsonio
-from fenliu.engine.errors import Issue, details, field_issue
+from fenliu.engine.policy import Evaluation
+from fenliu.engine.errors import Issue, MalformedBody, details, field_issue
 from fenliu.engine.loader import parse_policy
 from fenliu.engine.simulation import SimulationInputError, SimulationLimitError, options_from_dict, run_simulation
 from fenliu.engine.suggestions import did_you_mean
 
 from . import decision_log, metrics
 from .admin import admin_only
-from .bodies import flag, json_body, yaml_body
+from .bodies import batch_items, flag, json_body, json_bytes, yaml_body
 from .errors import ApiError
 from .openapi import openapi_document
 from .registry import Entry
@@ -32,47 +33,56 @@ def _service() -> Service:
 @bp.post("/v1/policies/<name>/evaluate")
 def evaluate(name: str):
     service = _service()
-    body = json_body(request)
+    body = json_bytes(request)
     explain = flag(request, "explain")
     with service.registry.lease(name) as loaded:
         if loaded is None:
             raise _unavailable(service, name)
-        if isinstance(body, dict) and "requests" in body and "event" not in body:
-            return _json_response({"results": _evaluate_batch(service, loaded.policy, body["requests"], explain)})
-        return _json_response(_evaluate_one(loaded.policy, body, explain))
+        policy = loaded.policy
+        started = time.perf_counter()
+        evaluation = policy.evaluate_typed(body, explain=explain)
+        if evaluation is None:
+            items = batch_items(body)
+            if items is not None:
+                return _json_response({"results": _evaluate_batch(service, policy, items, explain)})
+            evaluation = _evaluate_careful(policy, body, explain)
+        return _json_response(_recorded(policy, evaluation, body, started))
 
 
 def _json_response(answer: Any) -> Response:
     return Response(jsonio.encode(answer), mimetype="application/json")
 
 
-def _evaluate_batch(service: Service, policy: Policy, requests: Any, explain: bool) -> list[Envelope | dict[str, Any]]:
-    if not isinstance(requests, list):
-        raise ApiError(400, "invalid_request", "`requests` must be a list of evaluate requests",
-                       [field_issue("requests", f"got {type(requests).__name__}")])
+def _evaluate_batch(service: Service, policy: Policy, items: list[bytes], explain: bool) -> list[Envelope | dict[str, Any]]:
     limit = service.settings.max_batch
-    if len(requests) > limit:
-        raise ApiError(413, "batch_too_large", f"a batch holds at most {limit} requests, got {len(requests)}")
+    if len(items) > limit:
+        raise ApiError(413, "batch_too_large", f"a batch holds at most {limit} requests, got {len(items)}")
     results: list[Envelope | dict[str, Any]] = []
-    for item in requests:
+    for item in items:
+        started = time.perf_counter()
         try:
-            results.append(_evaluate_one(policy, item, explain))
+            results.append(_recorded(policy, _evaluate_careful(policy, item, explain), item, started))
         except ApiError as error:
             results.append(error.body())
     return results
 
 
-def _evaluate_one(policy: Policy, body: Any, explain: bool) -> Envelope:
-    started = time.perf_counter()
+def _evaluate_careful(policy: Policy, body: bytes, explain: bool) -> Evaluation:
     try:
-        envelope = policy.evaluate(body, explain=explain)
+        return policy.evaluate_body(body, explain=explain)
+    except MalformedBody as error:
+        raise ApiError(400, "malformed_json", error.issues[0].message) from None
     except RequestError as error:
         raise ApiError(400, "invalid_request", "the request does not follow the evaluate contract",
                        error.issues) from None
-    event = body.get("event", "") if isinstance(body, dict) else ""
+
+
+def _recorded(policy: Policy, evaluation: Evaluation, body: bytes, started: float) -> Envelope:
+    """The envelope, counted in the metrics and written to the decision log."""
+    envelope = evaluation.envelope
     decision = envelope["decision"]
-    metrics.DECISIONS.labels(policy.name, event, decision["action"], decision["rule"]).inc()
-    decision_log.write(envelope, event, round((time.perf_counter() - started) * 1e6), body)
+    metrics.decision_made(policy.name, evaluation.event, decision["action"], decision["rule"])
+    decision_log.write(envelope, evaluation.event, round((time.perf_counter() - started) * 1e6), evaluation.request, body)
     return envelope
 
 

@@ -342,10 +342,10 @@ def test_validate_reads_no_file_and_follows_no_include(client):
 def test_an_internal_fault_is_a_500_without_a_stack_trace(app, monkeypatch):
     from fenliu.engine import Policy
 
-    def broken(self, request, *, explain=False):
+    def broken(self, kind, situation, explain):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(Policy, "evaluate", broken)
+    monkeypatch.setattr(Policy, "_decide", broken)  # the step every request reaches, typed or not
     response = _evaluate(app.test_client(), route([agent("a1")]))
     error = _error_shape(response, 500, "internal_error")
     assert "secret" not in response.get_data(as_text=True) and "Traceback" not in response.get_data(as_text=True)
