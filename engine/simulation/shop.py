@@ -41,8 +41,13 @@ from datetime import datetime, timedelta, tzinfo
 from itertools import islice
 from typing import Any
 
+import msgspec
+
+from ..events import typed_kind
 from ..events.dequeue import MAX_QUEUE
-from ..policy import Policy
+from ..events.route import RouteRequest
+from ..policy import Envelope, Policy
+from ..request import Agent, Conversation, Customer, LastContact
 from .agents import Behaviour, Luck
 from .errors import SimulationTimeout
 from .roster import Change, Roster, Setting, timeline
@@ -68,12 +73,12 @@ class AgentState:
     max_sessions: int | None
     suspended: bool
     conversations: dict[int, None] = field(default_factory=dict)
-    last_assigned: str | None = None
+    last_assigned: datetime | None = None
     entered: int = 0
     on_time: int = 0
     peak_active: int = 0
     deferred: list[int] = field(default_factory=list)
-    cached: dict[str, Any] | None = None
+    cached: Agent | None = None
     last_status: str | None = None  # while last logged in: what a re-login may restore (B1)
 
     @property
@@ -84,21 +89,13 @@ class AgentState:
     def logged_in(self) -> bool:
         return self.status != "offline"
 
-    def request(self, with_last_assigned: bool, with_groups: bool) -> dict[str, Any]:
+    def request(self, with_last_assigned: bool, with_groups: bool) -> Agent:
         """This agent as an evaluate request lists it, rebuilt only after it changed."""
         if self.cached is None:
-            data: dict[str, Any] = {"id": self.id, "status": self.status, "active": len(self.conversations)}
-            if self.role == "main":
-                data["role"] = "main"
-            if self.max_sessions is not None:
-                data["max_sessions"] = self.max_sessions
-            if self.suspended:
-                data["suspended"] = True
-            if self.groups and with_groups:
-                data["groups"] = list(self.groups)
-            if with_last_assigned and self.last_assigned:
-                data["last_assigned_at"] = self.last_assigned
-            self.cached = data
+            self.cached = Agent(id=self.id, status=self.status, role=self.role, suspended=self.suspended,
+                                max_sessions=self.max_sessions, active=len(self.conversations),
+                                groups=self.groups if with_groups else (),
+                                last_assigned_at=self.last_assigned if with_last_assigned else None)
         return self.cached
 
 
@@ -125,7 +122,7 @@ class ConversationState:
     enqueued_iso: str = ""
     waited: float | None = None
     closed_by: str | None = None
-    requested: dict[str, Any] | None = None
+    requested: Conversation | None = None
     priority: float = 0
 
 
@@ -254,16 +251,26 @@ class Shop:
         heapq.heappush(self.heap, (at, self.seq, kind, a, b))
 
     def _iso(self, at: float) -> str:
-        return (self.start + timedelta(seconds=at)).isoformat()
+        return self._moment(at).isoformat()
+
+    def _moment(self, at: float) -> datetime:
+        return self.start + timedelta(seconds=at)
 
     def _evaluate(self, request: dict[str, Any]) -> dict[str, Any]:
         self.decisions[request["event"]] += 1
-        envelope = self.policy.evaluate(request)
+        return self._counted(self.policy.evaluate(request))
+
+    def _decide(self, request: Any) -> Any:
+        """The policy's decision on a typed request the shop built from its own state: nothing to read or check."""
+        self.decisions[typed_kind(request).name] += 1
+        return self._counted(self.policy.decide(request))
+
+    def _counted(self, envelope: Envelope) -> Any:
         for warning in envelope["warnings"]:
             self.warnings[warning["code"]] = self.warnings.get(warning["code"], 0) + 1
         return envelope["decision"]
 
-    def _listed(self, *extra: AgentState | None) -> list[dict[str, Any]]:
+    def _listed(self, *extra: AgentState | None) -> list[Agent]:
         listed = [agent.request(self.round_robin, self.grouped) for agent in self.logged]
         for agent in dict.fromkeys(a for a in extra if a is not None and not a.logged_in):
             listed.append(agent.request(self.round_robin, self.grouped))
@@ -277,21 +284,15 @@ class Shop:
     def _route(self, index: int, *, again: bool = False) -> None:
         conversation = self.conversations[index]
         arrival = conversation.arrival
-        customer: dict[str, Any] = {"id": arrival.customer}
-        if arrival.private_contact:
-            customer["private_contact"] = True
-        if arrival.tags:
-            customer["tags"] = list(arrival.tags)
         last = self._last_contact(arrival)
         last_agent = None
         if last is not None:
-            customer["last_agent"] = {"id": last[0], "at": self._iso(last[1])}
             last_agent = self.by_agent.get(last[0])
             if not again and 0 <= self.now - last[1] <= self.window:
                 conversation.returning_to = last[0]
-        decision = self._evaluate({"event": "route", "now": self._iso(self.now),
-                                   "conversation": self._conversation_request(conversation), "customer": customer,
-                                   "agents": self._listed(self.main, last_agent)})
+        decision = self._decide(RouteRequest(
+            event="route", now=self._moment(self.now), agents=tuple(self._listed(self.main, last_agent)),
+            conversation=self._conversation_request(conversation), customer=self._customer(arrival, last)))
         action = decision["action"]
         if not again:
             conversation.routed = action
@@ -321,17 +322,15 @@ class Shop:
             return arrival.last_agent[0], (arrival.last_agent[1] - self.start).total_seconds()
         return None
 
-    def _conversation_request(self, conversation: ConversationState) -> dict[str, Any]:
+    def _customer(self, arrival: Arrival, last: tuple[str, float] | None) -> Customer:
+        return Customer(id=arrival.customer, private_contact=arrival.private_contact, tags=arrival.tags,
+                        last_agent=None if last is None else LastContact(last[0], self._moment(last[1])))
+
+    def _conversation_request(self, conversation: ConversationState) -> Conversation:
         if conversation.requested is None:
             arrival = conversation.arrival
-            data: dict[str, Any] = {"id": arrival.conversation, "entry": arrival.entry}
-            if arrival.category is not None:
-                data["category"] = arrival.category
-            if arrival.to_main:
-                data["to_main"] = True
-            if arrival.internal:
-                data["internal"] = True
-            conversation.requested = data
+            conversation.requested = Conversation(id=arrival.conversation, entry=arrival.entry, category=arrival.category,
+                                                  to_main=arrival.to_main, internal=arrival.internal)
         return conversation.requested
 
     def _start_wait(self, conversation: ConversationState) -> None:
@@ -364,7 +363,7 @@ class Shop:
         agent.conversations[index] = None
         agent.entered += 1
         agent.peak_active = max(agent.peak_active, len(agent.conversations))
-        agent.last_assigned = self._iso(self.now) if self.round_robin else None
+        agent.last_assigned = self._moment(self.now) if self.round_robin else None
         agent.cached = None
         if conversation.last_from != "agent":
             self._schedule_reply(index, agent)
@@ -533,7 +532,10 @@ class Shop:
             last = self._last_contact(conversation.arrival)
             if last is not None:
                 customer["last_agent"] = {"id": last[0], "at": self._iso(last[1])}
-            item: dict[str, Any] = {"conversation": self._conversation_request(conversation), "customer": customer,
+            typed = self._conversation_request(conversation)
+            item: dict[str, Any] = {"conversation": {key: value for key, value in msgspec.structs.asdict(typed).items()
+                                                     if value not in (None, False)},
+                                    "customer": customer,
                     "enqueued_at": conversation.enqueued_iso}
             if conversation.queue == OFFLINE:
                 item["offline"] = True
