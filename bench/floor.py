@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
+
+from fenliu.engine.loader import parse_policy
+
+RULES = Path(__file__).resolve().parent.parent / "rules"
 
 ONLINE = ("online", "invisible")
 
@@ -23,10 +28,19 @@ class FloorPolicy:
     queue_needs_online: bool = False  # Douyin: with nobody online (on break counts), an offline message
 
 
-KUAISHOU = FloorPolicy("kuaishou", unlimited_as=500, returning_window_hours=72)
-DOUYIN = FloorPolicy("douyin", unlimited_as=200, returning_window_hours=None,
-                     groups=(("aftersale", frozenset({"after_sales_page", "order_page"})), ("presale", frozenset())),
-                     queue_needs_online=True)
+def floor_policy(file: str, *, queue_needs_online: bool = False) -> FloorPolicy:
+    """The floor's view of a shipped policy, read from its file so the two cannot drift apart.
+    What the floor hard-codes is only the shape of its if-chain: which rules exist, not their numbers."""
+    document, _ = parse_policy((RULES / file).read_bytes(), file)
+    returns = any(rule.event == "route" and rule.then.agent == "last_agent" for rule in document.rules)
+    return FloorPolicy(document.name, unlimited_as=document.params.capacity.max,
+                       returning_window_hours=float(document.params.returning_window_hours) if returns else None,
+                       groups=tuple((group.name, frozenset(group.entries)) for group in document.groups),
+                       queue_needs_online=queue_needs_online)
+
+
+KUAISHOU = floor_policy("kuaishou.yaml")
+DOUYIN = floor_policy("douyin.yaml", queue_needs_online=True)
 
 
 @dataclass(frozen=True)
