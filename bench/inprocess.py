@@ -27,8 +27,8 @@ from .stats import Spread
 from .zen_peer import ZenPeer
 
 ROOT = Path(__file__).resolve().parent.parent
-AGENT_COUNTS = (10, 50, 200)
-REQUESTS = {10: 1000, 50: 500, 200: 200}
+AGENT_COUNTS = (10, 50, 200, 1000)
+REQUESTS = {10: 1000, 50: 500, 200: 200, 1000: 80}
 
 
 def time_each(decide: Callable[[dict], object], requests: list[dict]) -> list[float]:
