@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Issue, data_issue
-from ..request import ENTRIES
-from ..suggestions import Hint, did_you_mean
+from ..request import ENTRIES, Reader
+from ..suggestions import Hint
 from .errors import SimulationInputError
 
 FIELDS = ("at", "conversation", "customer", "entry", "category", "tags", "private_contact", "to_main", "internal",
@@ -41,40 +41,14 @@ class Arrival:
     last_agent: tuple[str, datetime] | None = None  # a contact from before the trace began (B7)
 
 
-class _LineReader:
+class _LineReader(Reader):
+    """The request reader's checks, with each problem placed at a line of the trace file."""
+
     def __init__(self, file: str, line: int, issues: list[Issue]) -> None:
         self.file, self.line, self.issues = file, line, issues
 
     def fail(self, path: str, message: str, hint: Hint = Hint()) -> None:
         self.issues.append(data_issue(self.file, self.line, path, message, hint.suggestion))
-
-    def string(self, data: dict[str, Any], key: str, default: str | None) -> str | None:
-        value = data.get(key, default)
-        if value is None and default is None:
-            return None
-        if isinstance(value, str) and 0 < len(value) <= 256:
-            return value
-        self.fail(key, "must be a string of 1 to 256 characters")
-        return default
-
-    def flag(self, data: dict[str, Any], key: str) -> bool:
-        value = data.get(key, False)
-        if isinstance(value, bool):
-            return value
-        self.fail(key, "must be true or false")
-        return False
-
-    def moment(self, value: Any, path: str) -> datetime | None:
-        try:
-            moment = datetime.fromisoformat(value) if isinstance(value, str) else None
-        except ValueError:
-            moment = None
-        if moment is None:
-            self.fail(path, "must be an ISO 8601 date-time such as 2026-11-23T09:00:00+08:00")
-        elif moment.tzinfo is None:
-            self.fail(path, "needs a time zone (for example +08:00 or Z)")
-            return None
-        return moment
 
 
 def read_line(data: Any, file: str, line: int, issues: list[Issue]) -> Arrival | None:
@@ -84,31 +58,17 @@ def read_line(data: Any, file: str, line: int, issues: list[Issue]) -> Arrival |
         reader.fail("", "each line must be a JSON object")
         return None
     before = len(issues)
-    for key in data:
-        if key not in FIELDS:
-            hint = did_you_mean(key, FIELDS)
-            reader.fail(key, f"unknown field{hint}", hint)
-    for key in ("at", "customer"):
-        if key not in data:
-            reader.fail(key, "is required")
-    at = reader.moment(data.get("at"), "at") if "at" in data else None
-    entry = data.get("entry", "other")
-    if entry not in ENTRIES:
-        reader.fail("entry", f"must be one of {', '.join(ENTRIES)}, not {entry!r}")
-    tags = data.get("tags", [])
-    if not isinstance(tags, list) or not all(isinstance(tag, str) and 0 < len(tag) <= 256 for tag in tags):
-        reader.fail("tags", "must be a list of strings")
-        tags = []
+    reader.unknown_keys(data, FIELDS, "")
     arrival = Arrival(
-        at=at,  # type: ignore[arg-type]  # checked below with every other problem
-        conversation=reader.string(data, "conversation", f"c{line}") or "",
-        customer=reader.string(data, "customer", "") or "",
-        entry=entry if entry in ENTRIES else "other",
-        category=reader.string(data, "category", None),
-        tags=tuple(tags),
-        private_contact=reader.flag(data, "private_contact"),
-        to_main=reader.flag(data, "to_main"),
-        internal=reader.flag(data, "internal"),
+        at=reader.required(data, "at", "", reader.timestamp, None),  # type: ignore[arg-type]  # None only with an issue
+        conversation=reader.field(data, "conversation", "", reader.string, f"c{line}"),
+        customer=reader.required(data, "customer", "", reader.string, ""),
+        entry=reader.field(data, "entry", "", reader.choice(ENTRIES), "other"),
+        category=reader.field(data, "category", "", reader.string, None),
+        tags=reader.field(data, "tags", "", reader.strings, ()),
+        private_contact=reader.field(data, "private_contact", "", reader.boolean, False),
+        to_main=reader.field(data, "to_main", "", reader.boolean, False),
+        internal=reader.field(data, "internal", "", reader.boolean, False),
         follow_ups=_follow_ups(reader, data.get("follow_ups", [])),
         last_agent=_last_agent(reader, data.get("last_agent")),
     )
@@ -135,8 +95,7 @@ def _last_agent(reader: _LineReader, value: Any) -> tuple[str, datetime] | None:
     if not isinstance(agent, str) or not 0 < len(agent) <= 256:
         reader.fail("last_agent.id", "must be a string of 1 to 256 characters")
         return None
-    at = reader.moment(value["at"], "last_agent.at")
-    return (agent, at) if at else None
+    return agent, reader.timestamp(value["at"], "last_agent.at")
 
 
 def parse_trace(items: Iterable[tuple[int, Any]], file: str) -> list[Arrival]:
