@@ -75,7 +75,7 @@ class DecisionLog:
             text = orjson.dumps(line).decode("utf-8")
         except TypeError:
             # A client's lone surrogate escape: written escaped, since UTF-8 cannot carry it.
-            text = json.dumps(line)
+            text = json.dumps(line, separators=(",", ":"))
         if len(self._lines) >= self.options.buffer:
             metrics.DECISION_LOG_DROPPED.inc()
             return
