@@ -228,6 +228,9 @@ def read_agents(reader: Reader, data: dict[str, Any], *, required: bool = True) 
 
 
 def first_duplicate(agents: tuple[Agent, ...]) -> str | None:
+    ids = [agent.id for agent in agents]
+    if len(set(ids)) == len(ids):  # nearly always: one pass in C, no per-agent Python
+        return None
     seen: set[str] = set()
     for agent in agents:
         if agent.id in seen:
