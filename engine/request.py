@@ -28,6 +28,7 @@ CLOCK_SKEW = timedelta(minutes=5)
 T = TypeVar("T")
 
 
+ROUTABLE = ("online", "invisible")  # the statuses routing may give conversations to: invisible counts as online (B1)
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID_LENGTH)]
 Count = Annotated[int, msgspec.Meta(ge=0, lt=MAX_COUNT)]
 Moment = Annotated[datetime, msgspec.Meta(tz=True)]
@@ -53,8 +54,7 @@ class Agent(msgspec.Struct, forbid_unknown_fields=True):
 
     @property
     def online(self) -> bool:
-        """Invisible counts as online for routing (B1)."""
-        return self.status in ("online", "invisible")
+        return self.status in ROUTABLE
 
 
 class LastContact(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -203,12 +203,11 @@ def _assign(action: Action, situation: Situation, policy: PolicyDocument) -> Dec
     if pool_name is None:
         return FallThrough("the conversation has no group")
     groups = reach(pool_name, extra["waited"], action.options.get("overflow", ()))
-    pool = [
-        agent for agent in extra["agents"]
-        if serves(agent.groups, groups)
-        and not (action.exclude_main and agent.role == "main")
-        and capacity.eligible(agent, **waive)
-    ]
+    pool = capacity.eligible_among(extra["agents"], **waive)
+    if groups is not None:
+        pool = [agent for agent in pool if serves(agent.groups, groups)]
+    if action.exclude_main:
+        pool = [agent for agent in pool if agent.role != "main"]
     chosen = choose(pool, action.strategy, capacity)
     if chosen is None:
         return FallThrough(f"no eligible agent in {_pool_label(pool_name, groups)}")
