@@ -260,12 +260,12 @@ class Shop:
         self.decisions[request["event"]] += 1
         return self._counted(self.policy.evaluate(request))
 
-    def _decide(self, request: Any) -> Any:
+    def _decide(self, request: Any) -> dict[str, Any]:
         """The policy's decision on a typed request the shop built from its own state: nothing to read or check."""
         self.decisions[typed_kind(request).name] += 1
         return self._counted(self.policy.decide(request))
 
-    def _counted(self, envelope: Envelope) -> Any:
+    def _counted(self, envelope: Envelope) -> dict[str, Any]:
         for warning in envelope["warnings"]:
             self.warnings[warning["code"]] = self.warnings.get(warning["code"], 0) + 1
         return envelope["decision"]
