@@ -58,10 +58,10 @@ def checked(request: AgentSettingsRequest) -> AgentSettingsRequest:
 
 def read_request(data: dict[str, Any]) -> AgentSettingsRequest:
     """The request checked and typed; raises RequestError naming every bad field."""
-    return read_typed(data, AgentSettingsRequest, checked, _read_carefully)
+    return read_typed(data, AgentSettingsRequest, checked, read_carefully)
 
 
-def _read_carefully(data: dict[str, Any]) -> AgentSettingsRequest:
+def read_carefully(data: dict[str, Any]) -> AgentSettingsRequest:
     reader = Reader()
     now, agent, agent_id = read_agent_event(reader, data, ("status", "max_sessions"))
     status = reader.required(agent, "status", "agent", reader.choice(STATUSES), "online")

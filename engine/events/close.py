@@ -54,10 +54,10 @@ def checked(request: CloseRequest) -> CloseRequest | None:
 
 def read_request(data: dict[str, Any]) -> CloseRequest:
     """The request checked and typed; raises RequestError naming every bad field."""
-    return read_typed(data, CloseRequest, checked, _read_carefully)
+    return read_typed(data, CloseRequest, checked, read_carefully)
 
 
-def _read_carefully(data: dict[str, Any]) -> CloseRequest:
+def read_carefully(data: dict[str, Any]) -> CloseRequest:
     reader = Reader()
     reader.unknown_keys(data, ("event", "now", "manual", "conversation"), "")
     now = reader.now(data)

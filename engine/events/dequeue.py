@@ -114,10 +114,10 @@ def _settled(item: Queued, now: datetime) -> Queued | None:
 
 def read_request(data: dict[str, Any]) -> DequeueRequest:
     """The request checked and typed; raises RequestError naming every bad field."""
-    return read_typed(data, DequeueRequest, checked, _read_carefully)
+    return read_typed(data, DequeueRequest, checked, read_carefully)
 
 
-def _read_carefully(data: dict[str, Any]) -> DequeueRequest:
+def read_carefully(data: dict[str, Any]) -> DequeueRequest:
     reader = Reader()
     reader.unknown_keys(data, ("event", "now", "agents", "queue"), "")
     now = reader.now(data)

@@ -51,10 +51,10 @@ def checked(request: LoginRequest) -> LoginRequest:
 
 def read_request(data: dict[str, Any]) -> LoginRequest:
     """The request checked and typed; raises RequestError naming every bad field."""
-    return read_typed(data, LoginRequest, checked, _read_carefully)
+    return read_typed(data, LoginRequest, checked, read_carefully)
 
 
-def _read_carefully(data: dict[str, Any]) -> LoginRequest:
+def read_carefully(data: dict[str, Any]) -> LoginRequest:
     reader = Reader()
     now, agent, agent_id = read_agent_event(reader, data, ("last_status",))
     last = reader.field(agent, "last_status", "agent", reader.choice(LOGGED_IN_STATUSES), None)

@@ -58,10 +58,10 @@ def checked(request: ManualAssignRequest) -> ManualAssignRequest | None:
 
 def read_request(data: dict[str, Any]) -> ManualAssignRequest:
     """The request checked and typed; raises RequestError naming every bad field."""
-    return read_typed(data, ManualAssignRequest, checked, _read_carefully)
+    return read_typed(data, ManualAssignRequest, checked, read_carefully)
 
 
-def _read_carefully(data: dict[str, Any]) -> ManualAssignRequest:
+def read_carefully(data: dict[str, Any]) -> ManualAssignRequest:
     reader = Reader()
     reader.unknown_keys(data, ("event", "now", "by", "conversation", "to_agent", "agents"), "")
     now = reader.now(data)

@@ -71,10 +71,10 @@ def _settled(item: OrderedConversation, now: datetime) -> OrderedConversation | 
 
 def read_request(data: dict[str, Any]) -> OrderRequest:
     """The request checked and typed; raises RequestError naming every bad field."""
-    return read_typed(data, OrderRequest, checked, _read_carefully)
+    return read_typed(data, OrderRequest, checked, read_carefully)
 
 
-def _read_carefully(data: dict[str, Any]) -> OrderRequest:
+def read_carefully(data: dict[str, Any]) -> OrderRequest:
     reader = Reader()
     reader.unknown_keys(data, ("event", "now", "conversations"), "")
     now = reader.now(data)

@@ -87,10 +87,10 @@ def checked(request: RouteRequest) -> RouteRequest | None:
 
 def read_request(data: dict[str, Any]) -> RouteRequest:
     """The request checked and typed; raises RequestError naming every bad field."""
-    return read_typed(data, RouteRequest, checked, _read_carefully)
+    return read_typed(data, RouteRequest, checked, read_carefully)
 
 
-def _read_carefully(data: dict[str, Any]) -> RouteRequest:
+def read_carefully(data: dict[str, Any]) -> RouteRequest:
     reader = Reader()
     reader.unknown_keys(data, ("event", "now", "conversation", "customer", "agents"), "")
     now = reader.now(data)

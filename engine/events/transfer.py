@@ -46,10 +46,10 @@ def checked(request: TransferRequest) -> TransferRequest | None:
 
 def read_request(data: dict[str, Any]) -> TransferRequest:
     """The request checked and typed; raises RequestError naming every bad field."""
-    return read_typed(data, TransferRequest, checked, _read_carefully)
+    return read_typed(data, TransferRequest, checked, read_carefully)
 
 
-def _read_carefully(data: dict[str, Any]) -> TransferRequest:
+def read_carefully(data: dict[str, Any]) -> TransferRequest:
     reader = Reader()
     reader.unknown_keys(data, ("event", "now", "conversation", "from_agent", "agents"), "")
     now = reader.now(data)
