@@ -19,6 +19,7 @@ from .suggestions import Hint, did_you_mean
 
 ENTRIES = ("product_page", "order_page", "after_sales_page", "direct", "fan_group", "live", "other")
 ROLES = ("main", "sub")
+SENDERS = ("customer", "agent", "system")  # who sent a conversation's last message; system = auto-reply
 MAX_ID_LENGTH = 256
 MAX_COUNT = 1_000_000_000
 MAX_PRIORITY = 10_000  # a queued conversation's priority (issue 17) is a number from -MAX_PRIORITY to MAX_PRIORITY
@@ -26,12 +27,14 @@ MAX_PRIORITY = 10_000  # a queued conversation's priority (issue 17) is a number
 CLOCK_SKEW = timedelta(minutes=5)
 
 T = TypeVar("T")
+S = TypeVar("S", bound=msgspec.Struct)
 
 
 ROUTABLE = ("online", "invisible")  # the statuses routing may give conversations to: invisible counts as online (B1)
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID_LENGTH)]
 Count = Annotated[int, msgspec.Meta(ge=0, lt=MAX_COUNT)]
 Moment = Annotated[datetime, msgspec.Meta(tz=True)]
+Priority = Annotated[float, msgspec.Meta(ge=-MAX_PRIORITY, le=MAX_PRIORITY)]
 
 
 class Agent(msgspec.Struct, forbid_unknown_fields=True):
@@ -69,13 +72,27 @@ class Customer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     last_agent: LastContact | None = None
 
 
-class Conversation(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class BaseConversation(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A conversation as every event that names one describes it."""
+
     id: Id | None = None
     entry: Literal[ENTRIES] = "other"  # type: ignore[valid-type]
     category: Id | None = None
     to_main: bool = False
     internal: bool = False
-    enqueued_at: Moment | None = None  # route: since when it has waited, when routed again (issue 17)
+
+
+class Conversation(BaseConversation, frozen=True, forbid_unknown_fields=True):
+    """Route's conversation, which may say since when it has waited, when routed again (issue 17)."""
+
+    enqueued_at: Moment | None = None
+
+
+class LastMessage(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A conversation's last message (`close`, `order`): who sent it and when."""
+
+    sender: Literal[SENDERS] = msgspec.field(name="from")  # type: ignore[valid-type]
+    at: Moment
 
 
 class Reader:
@@ -168,6 +185,11 @@ class Reader:
                 return _EPOCH
         self.fail(path, "must be an ISO 8601 date-time such as 2026-11-23T10:00:00Z")
         return _EPOCH
+
+    def now(self, data: dict[str, Any]) -> datetime:
+        """The request's `now`; when it is missing or bad (and named), the epoch, against which
+        `before` checks nothing."""
+        return self.required(data, "now", "", self.timestamp, _EPOCH)
 
     def before(self, now: datetime | None) -> Callable[[Any, str], datetime]:
         """A timestamp that must not be later than `now` (a last contact, a queued or sent time)."""
@@ -274,13 +296,14 @@ def read_agent(reader: Reader, value: Any, path: str) -> Agent:
     )
 
 
-def read_agent_event(reader: Reader, data: dict[str, Any], agent_fields: tuple[str, ...]) -> tuple[dict[str, Any], str]:
-    """The envelope of an event about one agent (`agent_settings`, `login`): its `agent` object and id."""
+def read_agent_event(reader: Reader, data: dict[str, Any],
+                     agent_fields: tuple[str, ...]) -> tuple[datetime, dict[str, Any], str]:
+    """The envelope of an event about one agent (`agent_settings`, `login`): `now`, its `agent` object and id."""
     reader.unknown_keys(data, ("event", "now", "agent"), "")
-    reader.required(data, "now", "", reader.timestamp, None)
+    now = reader.now(data)
     agent = reader.obj(data.get("agent"), "agent")
     reader.unknown_keys(agent, ("id", *agent_fields), "agent")
-    return agent, reader.required(agent, "id", "agent", reader.string, "")
+    return now, agent, reader.required(agent, "id", "agent", reader.string, "")
 
 
 def read_customer(reader: Reader, value: Any, now: datetime | None, path: str = "customer") -> Customer:
@@ -303,20 +326,53 @@ def read_customer(reader: Reader, value: Any, now: datetime | None, path: str = 
     )
 
 
-def read_conversation(reader: Reader, value: Any, path: str = "conversation", *, waits: bool = False,
-                      now: datetime | None = None) -> Conversation:
-    """A conversation; one that `waits` (route) may say since when it has waited (`enqueued_at`)."""
+CONVERSATION_FIELDS = ("id", "entry", "category", "to_main", "internal")
+
+
+def read_conversation(reader: Reader, value: Any, path: str = "conversation") -> BaseConversation:
     data = reader.obj(value, path)
-    reader.unknown_keys(data, ("id", "entry", "category", "to_main", "internal",
-                               *(("enqueued_at",) if waits else ())), path)
-    return Conversation(
-        id=reader.field(data, "id", path, reader.string, None),
-        entry=reader.field(data, "entry", path, reader.choice(ENTRIES), "other"),
-        category=reader.field(data, "category", path, reader.string, None),
-        to_main=reader.field(data, "to_main", path, reader.boolean, False),
-        internal=reader.field(data, "internal", path, reader.boolean, False),
-        enqueued_at=reader.field(data, "enqueued_at", path, reader.before(now), None) if waits else None,
-    )
+    reader.unknown_keys(data, CONVERSATION_FIELDS, path)
+    return BaseConversation(**_conversation_fields(reader, data, path))
+
+
+def read_waiting_conversation(reader: Reader, value: Any, now: datetime | None,
+                              path: str = "conversation") -> Conversation:
+    """Route's conversation, which may say since when it has waited (`enqueued_at`)."""
+    data = reader.obj(value, path)
+    reader.unknown_keys(data, (*CONVERSATION_FIELDS, "enqueued_at"), path)
+    return Conversation(**_conversation_fields(reader, data, path),
+                        enqueued_at=reader.field(data, "enqueued_at", path, reader.before(now), None))
+
+
+def _conversation_fields(reader: Reader, data: dict[str, Any], path: str) -> dict[str, Any]:
+    return {
+        "id": reader.field(data, "id", path, reader.string, None),
+        "entry": reader.field(data, "entry", path, reader.choice(ENTRIES), "other"),
+        "category": reader.field(data, "category", path, reader.string, None),
+        "to_main": reader.field(data, "to_main", path, reader.boolean, False),
+        "internal": reader.field(data, "internal", path, reader.boolean, False),
+    }
+
+
+def read_last_message(reader: Reader, value: Any, path: str, now: datetime | None) -> LastMessage | None:
+    """A conversation's `last_message` (`close`, `order`), a time within clock skew of `now` as `now`;
+    None when it has no `at`, which is named as required."""
+    data = reader.obj(value, path)
+    reader.unknown_keys(data, ("from", "at"), path)
+    sender = reader.required(data, "from", path, reader.choice(SENDERS), "customer")
+    at = reader.required(data, "at", path, reader.before(now), None)
+    return None if at is None else LastMessage(sender=sender, at=at)
+
+
+def read_typed(data: dict[str, Any], struct: type[S], checked: Callable[[S], S | None],
+               careful: Callable[[dict[str, Any]], S]) -> S:
+    """An event's request checked and typed: msgspec converts a well-formed one (nearly every one) in
+    one call; anything else, `careful` reads field by field and raises RequestError naming each bad field."""
+    try:
+        typed = checked(msgspec.convert(data, struct))
+    except msgspec.ValidationError:
+        typed = None
+    return typed if typed is not None else careful(data)
 
 
 def _join(path: str, key: str) -> str:

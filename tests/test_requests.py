@@ -197,16 +197,6 @@ def test_typed_route_decoding_agrees_with_the_careful_reader(shipped, body):
     assert {**answer, "decision_id": None} == {**expected, "decision_id": None}
 
 
-def test_only_route_bodies_decode_as_route_requests():
-    """The typed decoder is keyed on `event`: another event's body, however alike, goes the careful way."""
-    from fenliu.engine.events import decode_typed
-
-    body = route([agent("a1")])
-    assert decode_typed(json.dumps(body))[0].name == "route"
-    assert decode_typed(json.dumps({**body, "event": "dequeue"})) is None
-    assert decode_typed(json.dumps({k: v for k, v in body.items() if k != "event"})) is None
-
-
 def test_a_last_contact_within_clock_skew_is_taken_as_now_on_both_paths(shipped):
     """Three minutes ahead of `now` is skew and counts as `now`; thirty minutes ahead is refused."""
     policy = shipped["kuaishou"]

@@ -3,11 +3,13 @@ platform's range is in `params.capacity`) and name the warnings to show; a maxim
 is never accepted, whatever the rules say."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
+
+import msgspec
 
 from ..facts import FactSpec, specs
 from ..model import STATUSES, Action, Group, PolicyDocument
-from ..request import Reader, read_agent_event
+from ..request import Id, Moment, Reader, read_agent_event, read_typed
 from .base import Decision, FallThrough, Situation
 
 NAME = "agent_settings"
@@ -20,6 +22,8 @@ FACTS: dict[str, FactSpec] = specs(
     ("settings.preset", "bool", "the maximum is one of params.capacity.presets"),
 )
 FALLBACK = {"action": "reject"}
+# Whole numbers this large are read, though out of every platform's range: the rules refuse them with `params.capacity`.
+MAX_ASKED = 1_000_000_000
 WARNINGS = {
     "low_capacity": "maximum {max} is under {low}: customers may be unable to get in; confirm?",
     "unlimited_offline": "{agent} goes offline with unlimited capacity: on return the whole offline backlog floods "
@@ -31,21 +35,57 @@ def fact_spec(name: str, policy_groups: tuple[Group, ...]) -> FactSpec | None:
     return FACTS.get(name)
 
 
-def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:
+class AskedSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The agent and the settings it asks for: a maximum, null (unlimited) or "suspended"."""
+
+    id: Id
+    status: Literal[STATUSES]  # type: ignore[valid-type]
+    max_sessions: Annotated[int, msgspec.Meta(ge=-MAX_ASKED, le=MAX_ASKED)] | Literal["suspended"] | None = None
+
+
+class AgentSettingsRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="event", tag=NAME):
+    now: Moment
+    agent: AskedSettings
+
+
+REQUEST = AgentSettingsRequest
+
+
+def checked(request: AgentSettingsRequest) -> AgentSettingsRequest:
+    """msgspec checks all of it."""
+    return request
+
+
+def read_request(data: dict[str, Any]) -> AgentSettingsRequest:
+    """The request checked and typed; raises RequestError naming every bad field."""
+    return read_typed(data, AgentSettingsRequest, checked, read_carefully)
+
+
+def read_carefully(data: dict[str, Any]) -> AgentSettingsRequest:
     reader = Reader()
-    agent, agent_id = read_agent_event(reader, data, ("status", "max_sessions"))
+    now, agent, agent_id = read_agent_event(reader, data, ("status", "max_sessions"))
     status = reader.required(agent, "status", "agent", reader.choice(STATUSES), "online")
     maximum = agent.get("max_sessions")
     if maximum is not None and maximum != "suspended" and (not isinstance(maximum, int) or isinstance(maximum, bool)
-                                                           or abs(maximum) > 1_000_000_000):
+                                                           or abs(maximum) > MAX_ASKED):
         reader.fail("agent.max_sessions", "must be a whole number, null (unlimited) or \"suspended\"")
     reader.raise_if_failed()
+    return AgentSettingsRequest(now=now, agent=AskedSettings(id=agent_id, status=status, max_sessions=maximum))
+
+
+def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:
+    return situate(read_request(data), policy)
+
+
+def situate(request: AgentSettingsRequest, policy: PolicyDocument) -> Situation:
+    """The facts of a checked request."""
+    status, maximum = request.agent.status, request.agent.max_sessions
     facts: dict[str, Any] = {"settings.status": status, "settings.unlimited": maximum is None,
                              "settings.suspended": maximum == "suspended"}
     if isinstance(maximum, int):
         facts["settings.max_sessions"] = maximum
         facts["settings.preset"] = maximum in policy.params.capacity.presets
-    return Situation(data, facts, {"agent_id": agent_id, "status": status, "maximum": maximum})
+    return Situation(request, facts, {"agent_id": request.agent.id, "status": status, "maximum": maximum})
 
 
 def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> Decision | FallThrough:

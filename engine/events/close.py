@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+from msgspec.structs import replace
+
 from ..facts import FactSpec, specs
 from ..model import Action, Group, PolicyDocument
-from ..request import Reader
+from ..request import SENDERS, Id, LastMessage, Moment, Reader, read_last_message, read_typed, within_skew
 from .base import Decision, FallThrough, Situation
 
 NAME = "close"
 ACTIONS = ("close", "refuse", "keep")
-SENDERS = ("customer", "agent", "system")
 FACTS: dict[str, FactSpec] = specs(
     ("close.manual", "bool", "an agent asked to close (ESC); false: the periodic automatic-close check"),
     ("last_message.from", "string", "who sent the last message: customer | agent | system (auto-reply)", SENDERS),
@@ -20,26 +22,65 @@ FACTS: dict[str, FactSpec] = specs(
 FALLBACK = {"action": "keep"}
 
 
+class ClosedConversation(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    id: Id
+    last_message: LastMessage
+
+
+class CloseRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="event", tag=NAME):
+    now: Moment
+    manual: bool
+    conversation: ClosedConversation
+
+
+REQUEST = CloseRequest
+
+
 def fact_spec(name: str, policy_groups: tuple[Group, ...]) -> FactSpec | None:
     return FACTS.get(name)
 
 
-def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:
+def checked(request: CloseRequest) -> CloseRequest | None:
+    """What msgspec cannot check of a decoded request: the last message not in the future. None sends
+    the request to the careful reader, which names the problem."""
+    last = request.conversation.last_message
+    at = within_skew(last.at, request.now)
+    if at is None:
+        return None
+    if at is last.at:
+        return request
+    return replace(request, conversation=replace(request.conversation, last_message=replace(last, at=at)))
+
+
+def read_request(data: dict[str, Any]) -> CloseRequest:
+    """The request checked and typed; raises RequestError naming every bad field."""
+    return read_typed(data, CloseRequest, checked, read_carefully)
+
+
+def read_carefully(data: dict[str, Any]) -> CloseRequest:
     reader = Reader()
     reader.unknown_keys(data, ("event", "now", "manual", "conversation"), "")
-    now = reader.required(data, "now", "", reader.timestamp, None)
+    now = reader.now(data)
     manual = reader.required(data, "manual", "", reader.boolean, False)
     conversation = reader.obj(data.get("conversation"), "conversation")
     reader.unknown_keys(conversation, ("id", "last_message"), "conversation")
-    reader.required(conversation, "id", "conversation", reader.string, "")
-    last = reader.obj(conversation.get("last_message"), "conversation.last_message")
-    reader.unknown_keys(last, ("from", "at"), "conversation.last_message")
-    sender = reader.required(last, "from", "conversation.last_message", reader.choice(SENDERS), "customer")
-    at = reader.required(last, "at", "conversation.last_message", reader.before(now), None)
+    conversation_id = reader.required(conversation, "id", "conversation", reader.string, "")
+    last = read_last_message(reader, conversation.get("last_message"), "conversation.last_message", now)
     reader.raise_if_failed()
-    facts = {"close.manual": manual, "last_message.from": sender,
-             "last_message.minutes_ago": (now - at).total_seconds() / 60}
-    return Situation(data, facts)
+    assert last is not None  # a missing `at` was named above
+    return CloseRequest(now=now, manual=manual, conversation=ClosedConversation(id=conversation_id, last_message=last))
+
+
+def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:
+    return situate(read_request(data), policy)
+
+
+def situate(request: CloseRequest, policy: PolicyDocument) -> Situation:
+    """The facts of a checked request."""
+    last = request.conversation.last_message
+    facts = {"close.manual": request.manual, "last_message.from": last.sender,
+             "last_message.minutes_ago": (request.now - last.at).total_seconds() / 60}
+    return Situation(request, facts)
 
 
 def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> Decision | FallThrough:

@@ -17,17 +17,20 @@ linear in the queue's length (and the sort).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from msgspec.structs import replace
 
 from ..facts import FactSpec, counter_specs, put_counters, specs
 from ..eligibility import Capacity, ranking
 from ..model import Action, Group, PolicyDocument
 from ..overflow import reach, serves
-from ..request import Agent, Conversation, Customer, Reader, read_agents, read_conversation, read_customer
+from ..request import (
+    MAX_AGENTS, Agent, BaseConversation, Customer, Id, Moment, Priority, Reader, first_duplicate, read_agents,
+    read_conversation, read_customer, read_typed, within_skew,
+)
 from ..shop_time import shop_local
 from .base import Decision, FallThrough, Situation
 
@@ -51,25 +54,73 @@ FACTS: dict[str, FactSpec] = {
 FALLBACK = {"action": "assign_many", "assignments": [], "expired": []}
 
 
-@dataclass(frozen=True)
-class Queued:
-    conversation: Conversation
-    customer: Customer
-    enqueued_at: datetime
-    offline: bool
-    queue: str
-    cached_at: str | None = None
-    priority: float = 0
+class QueuedConversation(BaseConversation, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A queued conversation names itself: the answer hands it out by its id."""
+
+    id: Id
+
+
+class Queued(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One waiting conversation of the request's `queue`."""
+
+    conversation: QueuedConversation
+    enqueued_at: Moment
+    customer: Customer = msgspec.field(default_factory=Customer)
+    offline: bool = False
+    queue: Id = "shop"
+    cached_at: Id | None = None
+    priority: Priority = 0.0
+
+
+class DequeueRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="event", tag=NAME):
+    now: Moment
+    agents: Annotated[tuple[Agent, ...], msgspec.Meta(max_length=MAX_AGENTS)]
+    queue: Annotated[tuple[Queued, ...], msgspec.Meta(max_length=MAX_QUEUE)] = ()
+
+
+REQUEST = DequeueRequest
 
 
 def fact_spec(name: str, policy_groups: tuple[Group, ...]) -> FactSpec | None:
     return FACTS.get(name)
 
 
-def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:
+def checked(request: DequeueRequest) -> DequeueRequest | None:
+    """What msgspec cannot check of a decoded request: agent ids and queued conversation ids unique,
+    no time in the future. None sends the request to the careful reader, which names the problem."""
+    if first_duplicate(request.agents) is not None or \
+            len({item.conversation.id for item in request.queue}) < len(request.queue):
+        return None
+    queue = tuple(_settled(item, request.now) for item in request.queue)
+    if any(item is None for item in queue):
+        return None
+    if all(settled is item for settled, item in zip(queue, request.queue)):
+        return request
+    return replace(request, queue=queue)
+
+
+def _settled(item: Queued, now: datetime) -> Queued | None:
+    """The item with its times within clock skew of `now` taken as `now`; None when one lies beyond."""
+    enqueued_at = within_skew(item.enqueued_at, now)
+    last = item.customer.last_agent
+    at = within_skew(last.at, now) if last is not None else None
+    if enqueued_at is None or (last is not None and at is None):
+        return None
+    if enqueued_at is item.enqueued_at and (last is None or at is last.at):
+        return item
+    customer = item.customer if last is None else replace(item.customer, last_agent=replace(last, at=at))
+    return replace(item, enqueued_at=enqueued_at, customer=customer)
+
+
+def read_request(data: dict[str, Any]) -> DequeueRequest:
+    """The request checked and typed; raises RequestError naming every bad field."""
+    return read_typed(data, DequeueRequest, checked, read_carefully)
+
+
+def read_carefully(data: dict[str, Any]) -> DequeueRequest:
     reader = Reader()
     reader.unknown_keys(data, ("event", "now", "agents", "queue"), "")
-    now = reader.required(data, "now", "", reader.timestamp, None)
+    now = reader.now(data)
     agents = read_agents(reader, data)
     items = [_read_item(reader, raw, f"queue[{index}]", now)
              for index, raw in enumerate(reader.items(data.get("queue", []), "queue", MAX_QUEUE))]
@@ -80,7 +131,16 @@ def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:
                         f"duplicates queue[{seen[item.conversation.id]}]: a conversation waits once")
         seen.setdefault(item.conversation.id, index)
     reader.raise_if_failed()
+    return DequeueRequest(now=now, agents=agents, queue=tuple(items))
 
+
+def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:
+    return situate(read_request(data), policy)
+
+
+def situate(request: DequeueRequest, policy: PolicyDocument) -> Situation:
+    """The facts of a checked request."""
+    now, agents, items = request.now, request.agents, request.queue
     capacity = Capacity(policy.params.capacity.max)
     days = policy.params.offline_message_ttl_days
     ttl = timedelta(days=days) if days is not None else None
@@ -95,9 +155,9 @@ def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:
     if items:
         facts["queue.oldest_minutes"] = max((now - item.enqueued_at).total_seconds() / 60 for item in items)
     put_counters(facts, "shop", list(agents), capacity)
-    if policy.hours is not None and now is not None:
+    if policy.hours is not None:
         facts["shop.open"] = policy.hours.is_open(shop_local(now, policy.timezone))
-    return Situation(data, facts, {"now": now, "agents": agents, "items": items, "ttl": ttl, "capacity": capacity})
+    return Situation(request, facts, {"now": now, "agents": agents, "items": items, "ttl": ttl, "capacity": capacity})
 
 
 def _read_item(reader: Reader, raw: Any, path: str, now: datetime | None) -> Queued:
@@ -108,7 +168,7 @@ def _read_item(reader: Reader, raw: Any, path: str, now: datetime | None) -> Que
     if conversation.id is None:
         reader.fail(f"{path}.conversation.id", "is required")
     return Queued(
-        conversation=conversation,
+        conversation=QueuedConversation(**msgspec.structs.asdict(conversation)),
         customer=read_customer(reader, data.get("customer", {}), now, f"{path}.customer"),
         enqueued_at=reader.required(data, "enqueued_at", path, reader.before(now), None),
         offline=reader.field(data, "offline", path, reader.boolean, False),
@@ -193,7 +253,7 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
                     tuple(warnings))
 
 
-def _order(items: list[Queued], options: dict[str, Any], now: datetime) -> list[Queued]:
+def _order(items: tuple[Queued, ...], options: dict[str, Any], now: datetime) -> list[Queued]:
     """Oldest first; under `order: priority`, best score first (priority + ageing per minute waited)."""
     if options.get("order", "fifo") != "priority":
         return sorted(items, key=lambda item: (item.enqueued_at, item.conversation.id))

@@ -3,11 +3,13 @@ online, and a re-login restores the status it had when it last logged in. The pl
 status, so the caller supplies it (`agent.last_status`); without one this is a first login."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
+
+import msgspec
 
 from ..facts import FactSpec, specs
 from ..model import Action, Group, PolicyDocument
-from ..request import Reader, read_agent_event
+from ..request import Id, Moment, Reader, read_agent_event, read_typed
 from .base import Decision, FallThrough, Situation
 
 NAME = "login"
@@ -27,15 +29,50 @@ def fact_spec(name: str, policy_groups: tuple[Group, ...]) -> FactSpec | None:
     return FACTS.get(name)
 
 
-def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:
+class LoggingIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The agent logging in, and the status of its last login as the platform kept it."""
+
+    id: Id
+    last_status: Literal[LOGGED_IN_STATUSES] | None = None  # type: ignore[valid-type]
+
+
+class LoginRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="event", tag=NAME):
+    now: Moment
+    agent: LoggingIn
+
+
+REQUEST = LoginRequest
+
+
+def checked(request: LoginRequest) -> LoginRequest:
+    """msgspec checks all of it."""
+    return request
+
+
+def read_request(data: dict[str, Any]) -> LoginRequest:
+    """The request checked and typed; raises RequestError naming every bad field."""
+    return read_typed(data, LoginRequest, checked, read_carefully)
+
+
+def read_carefully(data: dict[str, Any]) -> LoginRequest:
     reader = Reader()
-    agent, agent_id = read_agent_event(reader, data, ("last_status",))
+    now, agent, agent_id = read_agent_event(reader, data, ("last_status",))
     last = reader.field(agent, "last_status", "agent", reader.choice(LOGGED_IN_STATUSES), None)
     reader.raise_if_failed()
+    return LoginRequest(now=now, agent=LoggingIn(id=agent_id, last_status=last))
+
+
+def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:
+    return situate(read_request(data), policy)
+
+
+def situate(request: LoginRequest, policy: PolicyDocument) -> Situation:
+    """The facts of a checked request."""
+    last = request.agent.last_status
     facts: dict[str, Any] = {"login.first": last is None}
     if last is not None:
         facts["login.last_status"] = last
-    return Situation(data, facts, {"agent_id": agent_id, "last": last})
+    return Situation(request, facts, {"agent_id": request.agent.id, "last": last})
 
 
 def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> Decision | FallThrough:

@@ -3,11 +3,13 @@ a chosen agent by hand. The rules allow or deny it; an allowed assignment may ta
 its maximum or while it is suspended, because the ceiling only stops automatic assignment."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
+
+import msgspec
 
 from ..facts import FactSpec, agent_specs, counter_specs, put_agent, put_counters, specs
 from ..model import Action, Group, PolicyDocument
-from ..request import Reader, read_agents
+from ..request import MAX_AGENTS, Agent, Id, Moment, Reader, first_duplicate, read_agents, read_typed
 from ..eligibility import Capacity
 from .base import Decision, FallThrough, Situation
 
@@ -26,13 +28,46 @@ def fact_spec(name: str, policy_groups: tuple[Group, ...]) -> FactSpec | None:
     return FACTS.get(name)
 
 
-def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:
+class Assigner(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Who assigns by hand."""
+
+    role: Literal[ROLES]  # type: ignore[valid-type]
+    id: Id | None = None
+
+
+class AssignedConversation(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    id: Id
+
+
+class ManualAssignRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="event", tag=NAME):
+    now: Moment
+    by: Assigner
+    conversation: AssignedConversation
+    to_agent: Id
+    agents: Annotated[tuple[Agent, ...], msgspec.Meta(max_length=MAX_AGENTS)]
+
+
+REQUEST = ManualAssignRequest
+
+
+def checked(request: ManualAssignRequest) -> ManualAssignRequest | None:
+    """What msgspec cannot check of a decoded request: agent ids unique. None sends the request to
+    the careful reader, which names the duplicate."""
+    return None if first_duplicate(request.agents) is not None else request
+
+
+def read_request(data: dict[str, Any]) -> ManualAssignRequest:
+    """The request checked and typed; raises RequestError naming every bad field."""
+    return read_typed(data, ManualAssignRequest, checked, read_carefully)
+
+
+def read_carefully(data: dict[str, Any]) -> ManualAssignRequest:
     reader = Reader()
     reader.unknown_keys(data, ("event", "now", "by", "conversation", "to_agent", "agents"), "")
-    reader.required(data, "now", "", reader.timestamp, None)
+    now = reader.now(data)
     by = reader.obj(data.get("by"), "by")
     reader.unknown_keys(by, ("id", "role"), "by")
-    reader.field(by, "id", "by", reader.string, None)
+    by_id = reader.field(by, "id", "by", reader.string, None)
     role = reader.required(by, "role", "by", reader.choice(ROLES), "agent")
     conversation = reader.obj(data.get("conversation"), "conversation")
     reader.unknown_keys(conversation, ("id",), "conversation")
@@ -40,13 +75,24 @@ def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:
     chosen = reader.required(data, "to_agent", "", reader.string, "")
     agents = read_agents(reader, data)
     reader.raise_if_failed()
+    return ManualAssignRequest(now=now, by=Assigner(role=role, id=by_id),
+                               conversation=AssignedConversation(id=conversation_id), to_agent=chosen, agents=agents)
+
+
+def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:
+    return situate(read_request(data), policy)
+
+
+def situate(request: ManualAssignRequest, policy: PolicyDocument) -> Situation:
+    """The facts of a checked request."""
+    agents, chosen, role = request.agents, request.to_agent, request.by.role
     capacity = Capacity(policy.params.capacity.max)
     target = next((agent for agent in agents if agent.id == chosen), None)
     facts: dict[str, Any] = {"by.role": role}
     put_agent(facts, "to_agent", target, capacity)
     put_counters(facts, "shop", list(agents), capacity)
-    return Situation(data, facts, {"target": target, "chosen": chosen, "conversation_id": conversation_id,
-                                   "role": role, "capacity": capacity})
+    return Situation(request, facts, {"target": target, "chosen": chosen, "conversation_id": request.conversation.id,
+                                      "role": role, "capacity": capacity})
 
 
 def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> Decision | FallThrough:

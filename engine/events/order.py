@@ -5,16 +5,18 @@ the moment it became unanswered (`unanswered_since`: the buyer's first message n
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
+from msgspec.structs import replace
 
 from ..facts import FactSpec, specs
 from ..model import Action, Group, PolicyDocument
-from ..request import Reader
+from ..request import Id, LastMessage, Moment, Reader, read_last_message, read_typed, within_skew
 from .base import Decision, FallThrough, Situation
 
 NAME = "order"
 ACTIONS = ("ordered",)
-SENDERS = ("customer", "agent", "system")
 MAX_CONVERSATIONS = 10_000
 FACTS: dict[str, FactSpec] = specs(
     ("conversations.count", "number", "conversations to order"),
@@ -27,28 +29,82 @@ def fact_spec(name: str, policy_groups: tuple[Group, ...]) -> FactSpec | None:
     return FACTS.get(name)
 
 
-def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:
+class OrderedConversation(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One of the agent's current conversations; `unanswered_since`, when given, is not after its last message."""
+
+    id: Id
+    last_message: LastMessage
+    unanswered_since: Moment | None = None
+
+
+class OrderRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="event", tag=NAME):
+    now: Moment
+    conversations: Annotated[tuple[OrderedConversation, ...], msgspec.Meta(max_length=MAX_CONVERSATIONS)] = ()
+
+
+REQUEST = OrderRequest
+
+
+def checked(request: OrderRequest) -> OrderRequest | None:
+    """What msgspec cannot check of a decoded request: no time in the future, none unanswered after
+    its last message. None sends the request to the careful reader, which names the problem."""
+    conversations = tuple(_settled(item, request.now) for item in request.conversations)
+    if any(item is None for item in conversations):
+        return None
+    if all(settled is item for settled, item in zip(conversations, request.conversations)):
+        return request
+    return replace(request, conversations=conversations)
+
+
+def _settled(item: OrderedConversation, now: datetime) -> OrderedConversation | None:
+    """The conversation with its times within clock skew of `now` taken as `now`; None when one lies
+    beyond, or it became unanswered after its last message."""
+    last = item.last_message
+    at = within_skew(last.at, now)
+    since = within_skew(item.unanswered_since, now) if item.unanswered_since is not None else None
+    if at is None or (item.unanswered_since is not None and (since is None or since > at)):
+        return None
+    if at is last.at and since is item.unanswered_since:
+        return item
+    return replace(item, last_message=replace(last, at=at), unanswered_since=since)
+
+
+def read_request(data: dict[str, Any]) -> OrderRequest:
+    """The request checked and typed; raises RequestError naming every bad field."""
+    return read_typed(data, OrderRequest, checked, read_carefully)
+
+
+def read_carefully(data: dict[str, Any]) -> OrderRequest:
     reader = Reader()
     reader.unknown_keys(data, ("event", "now", "conversations"), "")
-    now = reader.required(data, "now", "", reader.timestamp, None)
-    rows: list[tuple[str, str, datetime, datetime]] = []
+    now = reader.now(data)
+    conversations: list[OrderedConversation] = []
     for index, raw in enumerate(reader.items(data.get("conversations", []), "conversations", MAX_CONVERSATIONS)):
         path = f"conversations[{index}]"
         item = reader.obj(raw, path)
         reader.unknown_keys(item, ("id", "last_message", "unanswered_since"), path)
         conversation_id = reader.required(item, "id", path, reader.string, "")
-        last = reader.obj(item.get("last_message"), f"{path}.last_message")
-        reader.unknown_keys(last, ("from", "at"), f"{path}.last_message")
-        sender = reader.required(last, "from", f"{path}.last_message", reader.choice(SENDERS), "customer")
-        at = reader.required(last, "at", f"{path}.last_message", reader.before(now), None)
+        last = read_last_message(reader, item.get("last_message"), f"{path}.last_message", now)
         since = reader.field(item, "unanswered_since", path, reader.before(now), None)
-        if since is not None and at is not None and since > at:
+        if since is not None and last is not None and since > last.at:
             reader.fail(f"{path}.unanswered_since", "is after the last message: a conversation becomes unanswered "
                                                     "at or before the buyer's latest message")
-        rows.append((conversation_id, sender, at, since or at))
+        if last is not None:
+            conversations.append(OrderedConversation(id=conversation_id, last_message=last, unanswered_since=since))
     reader.raise_if_failed()
+    return OrderRequest(now=now, conversations=tuple(conversations))
+
+
+def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:
+    return situate(read_request(data), policy)
+
+
+def situate(request: OrderRequest, policy: PolicyDocument) -> Situation:
+    """The facts of a checked request."""
+    rows = [(item.id, item.last_message.sender, item.last_message.at, item.unanswered_since or item.last_message.at)
+            for item in request.conversations]
     facts = {"conversations.count": len(rows), "conversations.unanswered": sum(row[1] == "customer" for row in rows)}
-    return Situation(data, facts, {"rows": rows})
+    return Situation(request, facts, {"rows": rows})
 
 
 def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> Decision | FallThrough:

@@ -2,7 +2,7 @@
 derives the facts they test and carries out the chosen action against the roster."""
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 
@@ -14,7 +14,7 @@ from ..model import Action, Group, PolicyDocument
 from ..overflow import reach, serves
 from ..request import (
     ENTRIES, MAX_AGENTS, Agent, Conversation, Customer, Moment, Reader, first_duplicate, read_agents,
-    read_conversation, read_customer, within_skew,
+    read_customer, read_typed, read_waiting_conversation, within_skew,
 )
 from ..shop_time import shop_local
 from .base import Decision, FallThrough, Situation
@@ -54,8 +54,7 @@ def fact_spec(name: str, policy_groups: tuple[Group, ...]) -> FactSpec | None:
     return FACTS.get(name) or group_fact_spec(name, policy_groups)
 
 
-class RouteRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    event: Literal["route"]
+class RouteRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="event", tag=NAME):
     now: Moment
     agents: Annotated[tuple[Agent, ...], msgspec.Meta(max_length=MAX_AGENTS)]
     conversation: Conversation = msgspec.field(default_factory=Conversation)
@@ -88,20 +87,18 @@ def checked(request: RouteRequest) -> RouteRequest | None:
 
 def read_request(data: dict[str, Any]) -> RouteRequest:
     """The request checked and typed; raises RequestError naming every bad field."""
-    try:
-        typed = checked(msgspec.convert(data, RouteRequest))
-    except msgspec.ValidationError:
-        typed = None
-    if typed is not None:
-        return typed
+    return read_typed(data, RouteRequest, checked, read_carefully)
+
+
+def read_carefully(data: dict[str, Any]) -> RouteRequest:
     reader = Reader()
     reader.unknown_keys(data, ("event", "now", "conversation", "customer", "agents"), "")
-    now = reader.required(data, "now", "", reader.timestamp, None)
-    conversation = read_conversation(reader, data.get("conversation", {}), waits=True, now=now)
+    now = reader.now(data)
+    conversation = read_waiting_conversation(reader, data.get("conversation", {}), now)
     customer = read_customer(reader, data.get("customer", {}), now)
     agents = read_agents(reader, data)
     reader.raise_if_failed()
-    return RouteRequest(event="route", now=now, agents=agents, conversation=conversation, customer=customer)
+    return RouteRequest(now=now, agents=agents, conversation=conversation, customer=customer)
 
 
 def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:

@@ -5,11 +5,16 @@ candidates: a manual transfer may exceed a maximum (B3). With `candidates: {mark
 so, and it does not count in that agent's "received today" (今日已接待)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 from ..facts import FactSpec, agent_specs, counter_specs, put_agent, put_counters
 from ..model import Action, Group, PolicyDocument
-from ..request import Reader, read_agents, read_conversation
+from ..request import (
+    MAX_AGENTS, Agent, BaseConversation, Id, Moment, Reader, first_duplicate, read_agents, read_conversation,
+    read_typed,
+)
 from ..eligibility import Capacity
 from .base import Decision, FallThrough, Situation
 
@@ -23,19 +28,50 @@ def fact_spec(name: str, policy_groups: tuple[Group, ...]) -> FactSpec | None:
     return FACTS.get(name)
 
 
-def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:
+class TransferRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="event", tag=NAME):
+    now: Moment
+    from_agent: Id
+    agents: Annotated[tuple[Agent, ...], msgspec.Meta(max_length=MAX_AGENTS)]
+    conversation: BaseConversation = msgspec.field(default_factory=BaseConversation)
+
+
+REQUEST = TransferRequest
+
+
+def checked(request: TransferRequest) -> TransferRequest | None:
+    """What msgspec cannot check of a decoded request: agent ids unique. None sends the request to
+    the careful reader, which names the duplicate."""
+    return None if first_duplicate(request.agents) is not None else request
+
+
+def read_request(data: dict[str, Any]) -> TransferRequest:
+    """The request checked and typed; raises RequestError naming every bad field."""
+    return read_typed(data, TransferRequest, checked, read_carefully)
+
+
+def read_carefully(data: dict[str, Any]) -> TransferRequest:
     reader = Reader()
     reader.unknown_keys(data, ("event", "now", "conversation", "from_agent", "agents"), "")
-    reader.required(data, "now", "", reader.timestamp, None)
-    read_conversation(reader, data.get("conversation", {}))
+    now = reader.now(data)
+    conversation = read_conversation(reader, data.get("conversation", {}))
     sender = reader.required(data, "from_agent", "", reader.string, "")
     agents = read_agents(reader, data)
     reader.raise_if_failed()
+    return TransferRequest(now=now, from_agent=sender, agents=agents, conversation=conversation)
+
+
+def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:
+    return situate(read_request(data), policy)
+
+
+def situate(request: TransferRequest, policy: PolicyDocument) -> Situation:
+    """The facts of a checked request."""
+    agents, sender = request.agents, request.from_agent
     capacity = Capacity(policy.params.capacity.max)
     facts: dict[str, Any] = {}
     put_agent(facts, "from_agent", next((a for a in agents if a.id == sender), None), capacity)
     put_counters(facts, "shop", list(agents), capacity)
-    return Situation(data, facts, {"agents": agents, "sender": sender, "capacity": capacity})
+    return Situation(request, facts, {"agents": agents, "sender": sender, "capacity": capacity})
 
 
 def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> Decision | FallThrough:
