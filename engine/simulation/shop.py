@@ -291,7 +291,7 @@ class Shop:
             if not again and 0 <= self.now - last[1] <= self.window:
                 conversation.returning_to = last[0]
         decision = self._decide(RouteRequest(
-            event="route", now=self._moment(self.now), agents=tuple(self._listed(self.main, last_agent)),
+            now=self._moment(self.now), agents=tuple(self._listed(self.main, last_agent)),
             conversation=self._conversation_request(conversation), customer=self._customer(arrival, last)))
         action = decision["action"]
         if not again:
