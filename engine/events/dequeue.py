@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Callable
 
 from msgspec.structs import replace
 
@@ -29,6 +29,7 @@ from ..model import Action, Group, PolicyDocument
 from ..overflow import reach, serves
 from ..request import Agent, Conversation, Customer, Reader, read_agents, read_conversation, read_customer
 from ..shop_time import shop_local
+from ..skills import in_force, minimums, qualifies, skill_names
 from .base import Decision, FallThrough, Situation
 
 NAME = "dequeue"
@@ -144,12 +145,10 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
     agents = {agent.id: agent for agent in extra["agents"]}
     order = _order(extra["items"], action.options, now)
     steps = action.options.get("overflow", ())
-    rank = ranking(action.strategy, capacity)
+    required = {group.name: group.require for group in policy.groups if group.require is not None}
+    ranks: dict[tuple[str, ...], Callable[[Agent], tuple[Any, ...]]] = {}  # by the skills ranked on
     assignments: list[dict[str, Any]] = []
     expired: list[str] = []
-
-    def pools(item: Queued) -> frozenset[str] | None:
-        return reach(item.queue, (now - item.enqueued_at).total_seconds(), steps)
 
     free = [sum(slots.values())]
 
@@ -177,10 +176,19 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
         elif last is not None and wait_for_last and last.logged_in:
             continue
         else:
+            waited = (now - item.enqueued_at).total_seconds()
+            reached = reach(item.queue, waited, steps)
+            # Issue 17: the skills its group's queue asks for (offline messages belong to no group), and the rule's.
+            requirements = in_force(None if item.offline else required.get(item.queue), action.options.get("require"))
+            need = minimums(requirements, waited)
             pool = [agent for agent in agents.values()
                     if slots[agent.id] > 0 and not agent.suspended
-                    and (item.offline or serves(agent.groups, pools(item)))]
-            chosen = min(pool, key=rank, default=None)
+                    and (item.offline or serves(agent.groups, reached))
+                    and (not need or qualifies(agent.skills, need))]
+            names = skill_names(requirements)
+            if names not in ranks:
+                ranks[names] = ranking(action.strategy, capacity, names)
+            chosen = min(pool, key=ranks[names], default=None)
         if chosen is not None:
             give(item, chosen)
 

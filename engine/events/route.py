@@ -17,6 +17,7 @@ from ..request import (
     read_conversation, read_customer, within_skew,
 )
 from ..shop_time import shop_local
+from ..skills import describe, in_force, minimums, qualifies, skill_names
 from .base import Decision, FallThrough, Situation
 
 NAME = "route"
@@ -203,17 +204,22 @@ def _assign(action: Action, situation: Situation, policy: PolicyDocument) -> Dec
     if pool_name is None:
         return FallThrough("the conversation has no group")
     groups = reach(pool_name, extra["waited"], action.options.get("overflow", ()))
+    group = policy.group(pool_name)
+    requirements = in_force(group.require if group is not None else None, action.options.get("require"))
+    need = minimums(requirements, extra["waited"])  # issue 17: relaxed by the same wait as overflow
     pool = [
         agent for agent in extra["agents"]
         if serves(agent.groups, groups)
         and not (action.exclude_main and agent.role == "main")
         and capacity.eligible(agent, **waive)
+        and (not need or qualifies(agent.skills, need))
     ]
-    chosen = choose(pool, action.strategy, capacity)
+    chosen = choose(pool, action.strategy, capacity, skill_names(requirements))
+    label = _pool_label(pool_name, groups) + (f" with {describe(need)}" if need else "")
     if chosen is None:
-        return FallThrough(f"no eligible agent in {_pool_label(pool_name, groups)}")
+        return FallThrough(f"no eligible agent in {label}")
     return _given(action, chosen, capacity, cache, (
-        f"{action.strategy.replace('_', ' ')} of {len(pool)} eligible in {_pool_label(pool_name, groups)}: "
+        f"{action.strategy.replace('_', ' ')} of {len(pool)} eligible in {label}: "
         f"{chosen.id} ({chosen.active} active, saturation {capacity.saturation(chosen):.2f})"
     ))
 
