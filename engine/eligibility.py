@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, Callable, Iterable
 
 from .request import ROUTABLE, Agent
+from .skills import proficiency
 
 _NEVER = datetime.fromisoformat("0001-01-01T00:00:00+00:00")
 
@@ -48,8 +49,13 @@ class Capacity:
         return bool(self.eligible_among((agent,), ignore_capacity=ignore_capacity, ignore_suspension=ignore_suspension))
 
 
-def ranking(strategy: str, capacity: Capacity) -> Callable[[Agent], tuple[Any, ...]]:
-    """Sort key for B11 strategies; every key ends in the agent id so ties break the same way every time."""
+def ranking(strategy: str, capacity: Capacity, skills: tuple[str, ...] = ()) -> Callable[[Agent], tuple[Any, ...]]:
+    """Sort key for B11 strategies; every key ends in the agent id so ties break the same way every time.
+
+    `most_proficient` (issue 17) ranks by the summed levels of `skills`, the skills the
+    conversation's requirements name, highest first; ties as least_busy."""
+    if strategy == "most_proficient":
+        return lambda agent: (-proficiency(agent.skills, skills), capacity.saturation(agent), agent.active, agent.id)
     if strategy == "fewest_active":
         return lambda agent: (agent.active, capacity.saturation(agent), agent.id)
     if strategy == "round_robin":
@@ -58,8 +64,8 @@ def ranking(strategy: str, capacity: Capacity) -> Callable[[Agent], tuple[Any, .
     return lambda agent: (capacity.saturation(agent), agent.active, agent.id)
 
 
-def choose(agents: Iterable[Agent], strategy: str, capacity: Capacity) -> Agent | None:
-    return min(agents, key=ranking(strategy, capacity), default=None)
+def choose(agents: Iterable[Agent], strategy: str, capacity: Capacity, skills: tuple[str, ...] = ()) -> Agent | None:
+    return min(agents, key=ranking(strategy, capacity, skills), default=None)
 
 
 def counts(agents: list[Agent]) -> dict[str, int]:

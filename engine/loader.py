@@ -21,6 +21,7 @@ from .model import (
 from .overflow import SHOP, OverflowStep
 from .profiles import BUILTIN_PREFIX, PlatformProfile, platform_names, profile
 from .schema_errors import schema_problems
+from .skills import MAX_LEVEL, MIN_LEVEL, RELAX_KEYS, RelaxStep, SkillRequirement
 from .shop_time import shop_timezone
 from .suggestions import Hint, did_you_mean
 from .yaml_source import Findings, NodePath, YamlLimits, parse_yaml
@@ -275,7 +276,7 @@ def _groups(checker: _Checker, raw: dict[str, Any]) -> tuple[Group, ...]:
                              "agents' transfers and overflow, never a new conversation by itself")
         group = Group(name=name, description=spec.get("description", ""), entries=tuple(spec.get("entries", ())),
                       categories=tuple(spec.get("categories", ())), tags=tuple(spec.get("tags", ())),
-                      default=spec.get("default", False))
+                      default=spec.get("default", False), require=_requirement(checker, spec, at))
         if not (group.default or group.entries or group.categories or group.tags):
             checker.warn(at, f"group `{name}` serves no entry, category or tag and is not the default")
         if group.default and default_seen is None:
@@ -326,9 +327,17 @@ def _action(checker: _Checker, raw: Any, at: NodePath, event: str, allowed: tupl
         checker.error(at + (kind, "among" if "among" in options else "in"), f"unknown group `{pool}`{hint}", hint=hint)
     if kind == "assign" and ("to" in options) == ("among" in options):
         checker.error(at + (kind,), "assign needs exactly one of `to` (a named agent) or `among` (a pool)")
-    extra = {key: value for key, value in options.items() if key not in ROUTE_OPTIONS}
+    extra = {key: value for key, value in options.items() if key not in ROUTE_OPTIONS | {"require", "relax"}}
     if "overflow" in options:
         extra["overflow"] = _overflow(checker, options["overflow"], at + (kind, "overflow"), groups)
+    requirement = _requirement(checker, options, at + (kind,))
+    if requirement is not None:
+        extra["require"] = requirement
+    if kind == "assign" and "to" in options and "require" in options:
+        checker.error(at + (kind, "require"), "`require` chooses among a pool, and `to` names the agent: "
+                                              "write `among: …` with `require`, or remove `require`")
+    if options.get("strategy") == "most_proficient" and "to" not in options:
+        _check_proficiency_ranked(checker, options, at + (kind, "strategy"), groups)
     if "ageing_per_minute" in options and options.get("order", "fifo") != "priority":
         checker.error(at + (kind, "ageing_per_minute"), "ageing counts only when the queue is ordered by score: "
                                                         "add `order: priority`, or remove `ageing_per_minute`")
@@ -351,12 +360,94 @@ def _overflow(checker: _Checker, raw: list[Any], at: NodePath, groups: tuple[Gro
         for key, known in (("to", [SHOP, *names]), ("from", names)):
             if key in item and item[key] not in known:
                 checker.error(at + (index, key), f"unknown group `{item[key]}`{did_you_mean(str(item[key]), known)}")
-        if steps and item["after_seconds"] <= steps[-1].after_seconds:
-            checker.error(at + (index, "after_seconds"),
-                          f"after_seconds {item['after_seconds']:g} does not come after the step before "
-                          f"({steps[-1].after_seconds:g}): list the steps in the order the waits pass")
+        _check_after(checker, item["after_seconds"], steps[-1].after_seconds if steps else None, at + (index,))
         steps.append(OverflowStep(item["after_seconds"], item["to"], item.get("from")))
     return tuple(steps)
+
+
+def _check_after(checker: _Checker, after: float, before: float | None, at: NodePath) -> None:
+    """Timed steps (overflow, relax) come in the order their waits pass."""
+    if before is not None and after <= before:
+        checker.error(at + ("after_seconds",), f"after_seconds {after:g} does not come after the step before "
+                                               f"({before:g}): list the steps in the order the waits pass")
+
+
+def _requirement(checker: _Checker, spec: dict[str, Any], at: NodePath) -> SkillRequirement | None:
+    """`require` (skills at minimum levels) and the `relax` steps beside it, on a group or an assign action.
+
+    A relax step only loosens: it names skills `require` names, each at a lower level than the one
+    in force, or drops them; a skill dropped stays dropped."""
+    if "require" not in spec:
+        if "relax" in spec:
+            checker.error(at + ("relax",), "`relax` loosens the `require` beside it, and there is none: "
+                                           "add `require: {skill: level}` or remove `relax`")
+        return None
+    require: dict[str, int] = spec["require"]
+    for name in require:
+        if name in RELAX_KEYS:
+            checker.error(at + ("require", name), f"`{name}` cannot name a skill: relax steps use it as a key; "
+                                                  "rename the skill", key=True)
+    levels = dict(require)
+    dropped: dict[str, int] = {}  # skill → the step that dropped it
+    steps: list[RelaxStep] = []
+    for index, item in enumerate(spec.get("relax", ())):
+        step_at = at + ("relax", index)
+        if "after_seconds" not in item:  # not left to the schema, so a mistyped key gets its did-you-mean below
+            checker.error(step_at, "a relax step needs `after_seconds`: the wait from which it applies")
+        else:
+            _check_after(checker, item["after_seconds"], steps[-1].after_seconds if steps else None, step_at)
+        lowered: list[tuple[str, int]] = []
+        for name, level in item.items():
+            if name in RELAX_KEYS or not _relaxable(checker, name, require, dropped, step_at + (name,), key=True):
+                continue
+            if not MIN_LEVEL <= level <= MAX_LEVEL:
+                checker.error(step_at + (name,), f"level {level} of `{name}` is outside {MIN_LEVEL}–{MAX_LEVEL}")
+            elif level >= levels[name]:
+                checker.error(step_at + (name,), f"`{name}: {level}` does not relax: `{name}` needs {levels[name]} "
+                                                 "until this step; a relax step lowers a level (or drops the skill)")
+            else:
+                lowered.append((name, level))
+                levels[name] = level
+        drop = tuple(dict.fromkeys(name for offset, name in enumerate(item.get("drop", ()))
+                                   if _relaxable(checker, name, require, dropped, step_at + ("drop", offset))))
+        for name in drop:
+            dropped[name] = index
+            levels.pop(name, None)
+        if set(item) == {"after_seconds"}:
+            checker.error(step_at, "this step relaxes nothing: give a skill of `require` a lower level "
+                                   "(`refund: 3`) or `drop: [refund]`")
+        if "after_seconds" in item:
+            steps.append(RelaxStep(item["after_seconds"], tuple(lowered), drop))
+    return SkillRequirement(tuple(require.items()), tuple(steps))
+
+
+def _relaxable(checker: _Checker, name: str, require: dict[str, int], dropped: dict[str, int], at: NodePath, *,
+               key: bool = False) -> bool:
+    """Whether a relax step may name `name`: a skill `require` names that no earlier step dropped."""
+    if name in dropped:
+        checker.error(at, f"`{name}` was dropped at step {dropped[name] + 1} already", key=key)
+        return False
+    if name not in require:
+        hint = did_you_mean(name, [*require, *(RELAX_KEYS if key else ())])
+        checker.error(at, f"`{name}` is not a skill of `require` ({', '.join(require)}): a relax step loosens "
+                          f"only what `require` asks{hint}", key=key, hint=hint)
+        return False
+    return True
+
+
+def _check_proficiency_ranked(checker: _Checker, options: dict[str, Any], at: NodePath,
+                              groups: tuple[Group, ...]) -> None:
+    """`most_proficient` ranks by the skills a requirement names: without one it would be least_busy in disguise."""
+    if "require" in options:
+        return
+    pool = options.get("among") or options.get("in")
+    reachable = [group for group in groups if pool in (None, "group", group.name)]
+    if not any(group.require is not None for group in reachable):
+        where = "group `" + pool + "`" if pool not in (None, "shop", "group") else (
+            "the shop" if pool == "shop" else "any group")
+        checker.error(at, f"`most_proficient` ranks by the skills a `require` names, and neither this action nor "
+                          f"{where} requires any: add `require: {{skill: level}}` here or to the group, "
+                          "or choose another strategy")
 
 
 def _condition(checker: _Checker, raw: dict[str, Any], at: NodePath, event: Any, params: Params,

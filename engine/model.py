@@ -6,11 +6,12 @@ from datetime import timezone, tzinfo
 from typing import Any, Union
 
 from .business_hours import BusinessHours
+from .skills import SkillRequirement
 
 Scalar = Union[str, int, float, bool]
 
 COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "exists", "contains")
-STRATEGIES = ("least_busy", "fewest_active", "round_robin")
+STRATEGIES = ("least_busy", "fewest_active", "round_robin", "most_proficient")
 STATUSES = ("online", "invisible", "break", "offline")
 
 
@@ -93,6 +94,7 @@ class Group:
     categories: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     default: bool = False
+    require: SkillRequirement | None = None  # what its conversations need, whoever takes them (issue 17)
 
     def serves(self, entry: str, category: str | None, tags: tuple[str, ...]) -> bool:
         return (

@@ -15,6 +15,7 @@ import msgspec
 
 from .errors import Issue, RequestError, field_issue
 from .model import STATUSES
+from .skills import MAX_LEVEL, MAX_SKILLS, MIN_LEVEL
 from .suggestions import Hint, did_you_mean
 
 ENTRIES = ("product_page", "order_page", "after_sales_page", "direct", "fan_group", "live", "other")
@@ -35,6 +36,7 @@ Id = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID_LENGTH)]
 Count = Annotated[int, msgspec.Meta(ge=0, lt=MAX_COUNT)]
 Moment = Annotated[datetime, msgspec.Meta(tz=True)]
 Priority = Annotated[float, msgspec.Meta(ge=-MAX_PRIORITY, le=MAX_PRIORITY)]
+Skills = Annotated[dict[Id, Annotated[int, msgspec.Meta(ge=MIN_LEVEL, le=MAX_LEVEL)]], msgspec.Meta(max_length=MAX_SKILLS)]
 
 
 class Agent(msgspec.Struct, forbid_unknown_fields=True):
@@ -50,6 +52,7 @@ class Agent(msgspec.Struct, forbid_unknown_fields=True):
     active: Count = 0
     groups: tuple[Id, ...] = ()
     last_assigned_at: Moment | None = None
+    skills: Skills = msgspec.field(default_factory=dict)  # skill → level 1–10 (issue 17)
 
     @property
     def logged_in(self) -> bool:
@@ -145,9 +148,7 @@ class Reader:
     def count(self, value: Any, path: str) -> int:
         if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < MAX_COUNT:
             return value
-        shown = f"{value:g}" if isinstance(value, float) else (str(value)[:24] if isinstance(value, int)
-                                                               and not isinstance(value, bool) else _json_type(value))
-        self.fail(path, f"must be a whole number from 0 up to {MAX_COUNT - 1}, not {shown}")
+        self.fail(path, f"must be a whole number from 0 up to {MAX_COUNT - 1}, not {_shown(value)}")
         return 0
 
     def priority(self, value: Any, path: str) -> float:
@@ -158,6 +159,22 @@ class Reader:
                         if not isinstance(value, (int, float)) or isinstance(value, bool) else
                         f"must be a number from -{MAX_PRIORITY} to {MAX_PRIORITY}")
         return 0
+
+    def skills(self, value: Any, path: str) -> dict[str, int]:
+        """An agent's skills (issue 17): skill name → level, a whole number from 1 to 10."""
+        data = self.obj(value, path)
+        if len(data) > MAX_SKILLS:
+            self.fail(path, f"has {len(data)} skills, over the limit of {MAX_SKILLS}")
+            return {}
+        levels: dict[str, int] = {}
+        for name, level in data.items():
+            if not 0 < len(name) <= MAX_ID_LENGTH:
+                self.fail(path, f"skill names must be 1 to {MAX_ID_LENGTH} characters long")
+            elif isinstance(level, int) and not isinstance(level, bool) and MIN_LEVEL <= level <= MAX_LEVEL:
+                levels[name] = level
+            else:
+                self.fail(_join(path, name), f"must be a whole number from {MIN_LEVEL} to {MAX_LEVEL}, not {_shown(level)}")
+        return levels
 
     def choice(self, options: tuple[str, ...]) -> Callable[[Any, str], str]:
         def check(value: Any, path: str) -> str:
@@ -283,7 +300,7 @@ def well_formed_agents(raw: Any) -> tuple[Agent, ...] | None:
 def read_agent(reader: Reader, value: Any, path: str) -> Agent:
     data = reader.obj(value, path)
     reader.unknown_keys(data, ("id", "role", "status", "suspended", "max_sessions", "active", "groups",
-                               "last_assigned_at"), path)
+                               "last_assigned_at", "skills"), path)
     return Agent(
         id=reader.required(data, "id", path, reader.string, ""),
         status=reader.required(data, "status", path, reader.choice(STATUSES), "offline"),
@@ -293,6 +310,7 @@ def read_agent(reader: Reader, value: Any, path: str) -> Agent:
         active=reader.field(data, "active", path, reader.count, 0),
         groups=reader.field(data, "groups", path, reader.strings, ()),
         last_assigned_at=reader.field(data, "last_assigned_at", path, reader.timestamp, None),
+        skills=reader.field(data, "skills", path, reader.skills, {}),
     )
 
 
@@ -377,6 +395,16 @@ def read_typed(data: dict[str, Any], struct: type[S], checked: Callable[[S], S |
 
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
+
+
+def _shown(value: Any) -> str:
+    """A number as written, so 2.0 shows why it is not a whole number (a long one cut short);
+    anything else by its JSON type."""
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)[:24]
+    return _json_type(value)
 
 
 def _json_type(value: Any) -> str:

@@ -14,9 +14,13 @@ NOW = "2026-11-23T10:00:00Z"
 
 
 def agent(id: str, status: str = "online", *, role: str = "sub", max: int | None = 20, active: int = 0,
-          suspended: bool = False, groups: tuple[str, ...] = (), last_assigned_at: str | None = None) -> dict:
-    return {"id": id, "role": role, "status": status, "suspended": suspended, "max_sessions": max,
-            "active": active, "groups": list(groups), "last_assigned_at": last_assigned_at}
+          suspended: bool = False, groups: tuple[str, ...] = (), last_assigned_at: str | None = None,
+          skills: dict[str, int] | None = None) -> dict:
+    built = {"id": id, "role": role, "status": status, "suspended": suspended, "max_sessions": max,
+             "active": active, "groups": list(groups), "last_assigned_at": last_assigned_at}
+    if skills is not None:
+        built["skills"] = skills
+    return built
 
 
 def route(agents: list[dict], *, entry: str = "product_page", internal: bool = False, to_main: bool = False,

@@ -35,6 +35,8 @@ def agents(draw, max_size: int = 7) -> list[dict]:
             "active": draw(st.integers(0, 40)),
             "groups": draw(groups),
             "last_assigned_at": draw(st.one_of(st.none(), moments(5))),
+            "skills": draw(st.dictionaries(st.sampled_from(["refund", "billing", "退款"]), st.integers(1, 10),
+                                           max_size=2)),
         })
     return roster
 

@@ -1,10 +1,12 @@
-"""Issue 17: queue priority with ageing, timed overflow and opening hours (`rules/enterprise.yaml`).
+"""Issue 17: queue priority with ageing, timed overflow, opening hours and skills (`rules/enterprise.yaml`).
 
 The shipped test file covers every rule of the example policy; these tests hold the loader's
 checks, the request contract, the memo and the simulator to the same features.
 """
 from __future__ import annotations
 
+import json
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -120,6 +122,132 @@ def test_calendar_open_and_closed_alternate_through_the_memo(enterprise):
     answers = [enterprise.evaluate(route(agents, now=now))["decision"]["action"]
                for now in ("2026-11-23T08:59:00+08:00", MONDAY_TEN, "2026-11-23T08:00:00+08:00", MONDAY_TEN)]
     assert answers == ["offline_queue", "assign", "offline_queue", "assign"]
+
+
+def _waited(request: dict, seconds: float) -> dict:
+    """The route request of a conversation routed again after waiting `seconds`."""
+    moment = datetime.fromisoformat(request["now"]) - timedelta(seconds=seconds)
+    request["conversation"]["enqueued_at"] = moment.isoformat()
+    return request
+
+
+def _after_sales(*agents: dict, waited: float | None = None, tags: tuple[str, ...] = ()) -> dict:
+    request = route(list(agents), entry="after_sales_page", now=MONDAY_TEN, tags=tags)
+    return request if waited is None else _waited(request, waited)
+
+
+def test_skills_a_strict_requirement_refuses_an_unskilled_agent_however_idle(enterprise):
+    """Issue 17, skills: the aftersale group requires refund 5; an idle agent at level 4, or with only
+    other skills, is passed over and the conversation queues; the reason names the requirement."""
+    unskilled = [agent("a2", groups=("aftersale",), skills={"refund": 4}),
+                 agent("a3", groups=("aftersale",), skills={"billing": 10})]
+    decision = enterprise.evaluate(_after_sales(*unskilled), explain=True)
+    assert (decision["decision"]["action"], decision["decision"]["queue"]) == ("queue", "aftersale")
+    shunting = next(step for step in decision["trace"] if step["rule"] == "group-shunting")
+    assert shunting["outcome"] == "fell through: no eligible agent in group aftersale with refund ≥ 5"
+    skilled = enterprise.evaluate(_after_sales(*unskilled, agent("a4", active=19, groups=("aftersale",),
+                                                                 skills={"refund": 5})))["decision"]
+    assert (skilled["action"], skilled["agent_id"]) == ("assign", "a4")
+
+
+def test_skills_the_requirement_relaxes_with_the_wait_at_routing_and_in_the_queue(enterprise):
+    """Issue 17, skills: refund 5 relaxes to 3 at 60 s and is dropped at 180 s, counted from the same
+    `enqueued_at` as overflow: in a route request (`conversation.enqueued_at`) and for each queued
+    conversation of a dequeue (its own `enqueued_at`)."""
+    level_three = agent("a2", groups=("aftersale",), skills={"refund": 3})
+    nothing = agent("a2", groups=("aftersale",))
+    assert enterprise.evaluate(_after_sales(level_three, waited=59))["decision"]["action"] == "queue"
+    assert enterprise.evaluate(_after_sales(level_three, waited=60))["decision"]["agent_id"] == "a2"
+    assert enterprise.evaluate(_after_sales(nothing, waited=179))["decision"]["action"] == "queue"
+    assert enterprise.evaluate(_after_sales(nothing, waited=180))["decision"]["agent_id"] == "a2"
+
+    def queued(seconds: float) -> dict:
+        moment = datetime.fromisoformat(MONDAY_TEN) - timedelta(seconds=seconds)
+        return {"conversation": {"id": f"q{seconds:g}"}, "enqueued_at": moment.isoformat(), "queue": "aftersale"}
+
+    decision = enterprise.evaluate({"event": "dequeue", "now": MONDAY_TEN, "agents": [level_three],
+                                    "queue": [queued(59), queued(61)]})["decision"]
+    assert decision["assignments"] == [{"conversation_id": "q61", "agent_id": "a2"}]
+
+
+def test_skills_most_proficient_picks_the_higher_level_then_the_least_busy(enterprise):
+    """Issue 17, skills: `most_proficient` ranks by the level of the skills required, highest first,
+    over saturation; equal levels break as least_busy does (saturation, active count, id)."""
+    disputed = [agent("a2", active=1, groups=("aftersale",), skills={"refund": 8}),
+                agent("a3", active=15, groups=("aftersale",), skills={"refund": 9})]
+    decision = enterprise.evaluate(_after_sales(*disputed, tags=("dispute",)))["decision"]
+    assert (decision["agent_id"], decision["rule"]) == ("a3", "dispute-expert")
+    assert decision["reason"].startswith("most proficient of 2 eligible in group aftersale with refund ≥ 8: a3")
+    tied = [agent("a3", active=3, groups=("aftersale",), skills={"refund": 9}),
+            agent("a4", active=2, groups=("aftersale",), skills={"refund": 9})]
+    assert enterprise.evaluate(_after_sales(*tied, tags=("dispute",)))["decision"]["agent_id"] == "a4"
+
+
+def test_skills_the_memo_does_not_conflate_requests_that_differ_only_in_skills_or_wait():
+    """Issue 17, skills: skills and the wait are read by the action, not posted as facts, so the rules
+    that hold are memoized once for all these requests, and each is still answered by its own
+    agents' levels and its own wait."""
+    policy = load_policy(RULES / "enterprise.yaml")
+    try:
+        answers = [policy.evaluate(_after_sales(agent("a2", groups=("aftersale",), skills=skills), waited=waited))
+                   ["decision"]["action"]
+                   for skills, waited in (({"refund": 5}, 0), ({"refund": 3}, 0), ({"refund": 3}, 60), ({}, 60),
+                                          ({}, 180), ({"refund": 4}, 0))]
+        assert answers == ["assign", "queue", "assign", "queue", "assign", "queue"]
+        assert policy.compiled("route").memo.misses == 1
+    finally:
+        policy.close()
+
+
+def test_skills_are_request_errors_at_their_paths_on_both_readers(enterprise):
+    """Issue 17, skills: a level outside 1–10, a fraction, a boolean or a non-object is named at its
+    path by the careful reader, and the bytes path refuses the same request with the same errors."""
+    request = route([agent("a1", groups=("presale",)), agent("a2"), agent("a3"), agent("a4")], now=MONDAY_TEN)
+    request["agents"][3]["skills"] = {"refund": 11, "billing": 2.5, "returns": True}
+    request["agents"][1]["skills"] = ["refund"]
+    with pytest.raises(RequestError) as caught:
+        enterprise.evaluate(request)
+    errors = {error["path"]: error["message"] for error in caught.value.errors}
+    assert errors == {"agents[3].skills.refund": "must be a whole number from 1 to 10, not 11",
+                      "agents[3].skills.billing": "must be a whole number from 1 to 10, not 2.5",
+                      "agents[3].skills.returns": "must be a whole number from 1 to 10, not a boolean",
+                      "agents[1].skills": "must be an object, not a list"}
+    with pytest.raises(RequestError) as bytes_path:
+        enterprise.evaluate_json(json.dumps(request))
+    assert bytes_path.value.errors == caught.value.errors
+    skilled = _after_sales(agent("a2", groups=("aftersale",), skills={"refund": 5}))
+    assert enterprise.evaluate_typed(json.dumps(skilled)) is not None  # well formed: the fast path takes it
+
+
+def test_skills_loader_checks_name_each_mistake_with_a_did_you_mean():
+    """Issue 17, skills: relax steps may only loosen what `require` names, in the order their waits
+    pass, at levels 1–10; relax needs a require; most_proficient needs skills to rank by."""
+    text = POLICY.replace("  aftersale: {entries: [after_sales_page]}", """  aftersale:
+    entries: [after_sales_page]
+    require: {refund: 5}
+    relax:
+      - {after_seconds: 120, refnd: 3}
+      - {after_seconds: 60, refund: 7}
+      - {after_secnds: 200, refund: 11}""").replace(
+        "  presale: {default: true}", "  presale: {default: true, relax: [{after_seconds: 30, drop: [refund]}]}") % (
+        "  - {id: pro, then: {assign: {among: presale, strategy: most_proficient}}}\n"
+        "  - {id: strict, then: {assign: {among: shop, require: {refund: 0}}}}")
+    messages = _errors(text)
+    expected = [
+        "`refnd` is not a skill of `require` (refund): a relax step loosens only what `require` asks; "
+        "did you mean `refund`?",
+        "after_seconds 60 does not come after the step before (120)",
+        "`refund: 7` does not relax: `refund` needs 5 until this step",
+        "a relax step needs `after_seconds`",
+        "`after_secnds` is not a skill of `require` (refund): a relax step loosens only what `require` asks; "
+        "did you mean `after_seconds`?",
+        "level 11 of `refund` is outside 1–10",
+        "`relax` loosens the `require` beside it, and there is none",
+        "`most_proficient` ranks by the skills a `require` names, and neither this action nor group `presale` requires any",
+        "0 is less than the minimum of 1",
+    ]
+    for words in expected:
+        assert any(words in message for message in messages), (words, messages)
 
 
 @pytest.fixture(scope="module")

@@ -2,17 +2,21 @@
 for random policies and for posted values on, just below and just above every literal."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
+
+import pytest
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fenliu.engine import Policy, oracle
+from fenliu.engine import Policy, load_policy, oracle
 from fenliu.engine.durable import RuleMatcher
 from fenliu.engine.loader import parse_policy
 from fenliu.engine.memo import MatchMemo, field_literals
 
-from strategies import route_requests
+from conftest import RULES
+from strategies import BASE, dequeue_requests, route_requests
 from test_random_policies import policies
 
 
@@ -80,6 +84,35 @@ def test_decisions_through_the_memo_equal_decisions_without_it(text, requests):
             assert compiled.memo.matching(posted) == compiled.matcher.matching(posted)
     finally:
         policy.close()
+
+
+@pytest.fixture(scope="module")
+def enterprise_with_and_without_memo():
+    memoized, direct = load_policy(RULES / "enterprise.yaml"), load_policy(RULES / "enterprise.yaml")
+    for event in ("route", "dequeue"):
+        direct.compiled(event).memo.close()  # closed: every request asks durable_rules itself
+    yield memoized, direct
+    memoized.close()
+    direct.close()
+
+
+def _rerouted(request: dict, waited: float | None) -> dict:
+    if waited is not None:
+        request["conversation"]["enqueued_at"] = (BASE - timedelta(seconds=waited)).isoformat()
+    return request
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(requests=st.lists(st.one_of(
+    st.builds(_rerouted, route_requests(), st.none() | st.floats(0, 400)), dequeue_requests()), min_size=1, max_size=6))
+def test_skills_and_waits_are_decided_alike_through_the_memo_and_without_it(enterprise_with_and_without_memo, requests):
+    """Issue 17: agents' skills and a conversation's wait change who may take it but are not posted
+    facts; requests differing only in them share a memoized situation and must still be decided as
+    without the memo (the strategies draw skill levels for every agent)."""
+    memoized, direct = enterprise_with_and_without_memo
+    for request in requests * 2:
+        assert memoized.evaluate(request)["decision"] == direct.evaluate(request)["decision"]
 
 
 def test_one_kind_of_situation_asks_the_rule_engine_once():

@@ -87,9 +87,11 @@ def test_schema_rejects_what_the_engine_rejects():
 
 AGENT_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-2, 2), st.just(10**9), st.just(2.0),
                          st.sampled_from(["", "a1", "online", "break", "main", "sub", "x" * 257, "2026-11-23T10:00:00Z"]),
-                         st.lists(st.sampled_from(["presale", "", 3]), max_size=2))
+                         st.lists(st.sampled_from(["presale", "", 3]), max_size=2),
+                         st.dictionaries(st.sampled_from(["refund", "", "x" * 257]),
+                                         st.sampled_from([0, 1, 10, 11, 2.0, True, "5", None]), max_size=2))
 AGENT_KEYS = st.sampled_from(["id", "role", "status", "suspended", "max_sessions", "active", "groups",
-                              "last_assigned_at", "colour"])
+                              "last_assigned_at", "skills", "colour"])
 
 
 @settings(max_examples=500)
@@ -126,7 +128,8 @@ AGENT_SCHEMA = jsonschema.Draft202012Validator({**SCHEMA["$defs"]["agent"], "$de
 
 
 def _integral_float_anywhere(raw: dict) -> bool:
-    values = [*raw.values(), *(item for value in raw.values() if isinstance(value, list) for item in value)]
+    values = [*raw.values(), *(item for value in raw.values() if isinstance(value, list) for item in value),
+              *(item for value in raw.values() if isinstance(value, dict) for item in value.values())]
     return any(isinstance(value, float) and value.is_integer() for value in values)
 
 

@@ -18,7 +18,7 @@ linear in the queue's length (and the sort).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Callable
 
 import msgspec
 from msgspec.structs import replace
@@ -32,6 +32,7 @@ from ..request import (
     read_conversation, read_customer, read_typed, within_skew,
 )
 from ..shop_time import shop_local
+from ..skills import in_force, minimums, qualifies, skill_names
 from .base import Decision, FallThrough, Situation
 
 NAME = "dequeue"
@@ -204,12 +205,10 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
     agents = {agent.id: agent for agent in extra["agents"]}
     order = _order(extra["items"], action.options, now)
     steps = action.options.get("overflow", ())
-    rank = ranking(action.strategy, capacity)
+    required = {group.name: group.require for group in policy.groups if group.require is not None}
+    ranks: dict[tuple[str, ...], Callable[[Agent], tuple[Any, ...]]] = {}  # by the skills ranked on
     assignments: list[dict[str, Any]] = []
     expired: list[str] = []
-
-    def pools(item: Queued) -> frozenset[str] | None:
-        return reach(item.queue, (now - item.enqueued_at).total_seconds(), steps)
 
     free = [sum(slots.values())]
 
@@ -237,10 +236,19 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
         elif last is not None and wait_for_last and last.logged_in:
             continue
         else:
+            waited = (now - item.enqueued_at).total_seconds()
+            reached = reach(item.queue, waited, steps)
+            # Issue 17: the skills its group's queue asks for (offline messages belong to no group), and the rule's.
+            requirements = in_force(None if item.offline else required.get(item.queue), action.options.get("require"))
+            need = minimums(requirements, waited)
             pool = [agent for agent in agents.values()
                     if slots[agent.id] > 0 and not agent.suspended
-                    and (item.offline or serves(agent.groups, pools(item)))]
-            chosen = min(pool, key=rank, default=None)
+                    and (item.offline or serves(agent.groups, reached))
+                    and (not need or qualifies(agent.skills, need))]
+            names = skill_names(requirements)
+            if names not in ranks:
+                ranks[names] = ranking(action.strategy, capacity, names)
+            chosen = min(pool, key=ranks[names], default=None)
         if chosen is not None:
             give(item, chosen)
 

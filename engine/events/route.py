@@ -17,6 +17,7 @@ from ..request import (
     read_customer, read_typed, read_waiting_conversation, within_skew,
 )
 from ..shop_time import shop_local
+from ..skills import describe, in_force, minimums, qualifies, skill_names
 from .base import Decision, FallThrough, Situation
 
 NAME = "route"
@@ -200,16 +201,22 @@ def _assign(action: Action, situation: Situation, policy: PolicyDocument) -> Dec
     if pool_name is None:
         return FallThrough("the conversation has no group")
     groups = reach(pool_name, extra["waited"], action.options.get("overflow", ()))
+    group = policy.group(pool_name)
+    requirements = in_force(group.require if group is not None else None, action.options.get("require"))
+    need = minimums(requirements, extra["waited"])  # issue 17: relaxed by the same wait as overflow
     pool = capacity.eligible_among(extra["agents"], **waive)
     if groups is not None:
         pool = [agent for agent in pool if serves(agent.groups, groups)]
     if action.exclude_main:
         pool = [agent for agent in pool if agent.role != "main"]
-    chosen = choose(pool, action.strategy, capacity)
+    if need:
+        pool = [agent for agent in pool if qualifies(agent.skills, need)]
+    chosen = choose(pool, action.strategy, capacity, skill_names(requirements))
+    label = _pool_label(pool_name, groups) + (f" with {describe(need)}" if need else "")
     if chosen is None:
-        return FallThrough(f"no eligible agent in {_pool_label(pool_name, groups)}")
+        return FallThrough(f"no eligible agent in {label}")
     return _given(action, chosen, capacity, cache, (
-        f"{action.strategy.replace('_', ' ')} of {len(pool)} eligible in {_pool_label(pool_name, groups)}: "
+        f"{action.strategy.replace('_', ' ')} of {len(pool)} eligible in {label}: "
         f"{chosen.id} ({chosen.active} active, saturation {capacity.saturation(chosen):.2f})"
     ))
 

@@ -4,8 +4,8 @@
   `-7d`, `+1d2h`, `-7d1s`. Relative to the clock rather than to `now`, so that one case's times
   read the same whatever its `now`.
 - `agents` may be a mapping from agent id to `{status: online, max: 20, active: 3}` or to one line
-  of words, `online max=20 active=3 suspended groups=aftersale+presale` (`+`, not a comma, so the
-  line also fits in a flow mapping).
+  of words, `online max=20 active=3 suspended groups=aftersale+presale skills=refund:7+billing:3`
+  (`+`, not a comma, so the line also fits in a flow mapping).
 """
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from ..yaml_source import NodePath
 TIME_KEYS = ("now", "at", "enqueued_at", "last_assigned_at", "unanswered_since")
 _RELATIVE = re.compile(r"([+-])(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 _FLAGS = {"suspended": ("suspended", True), "unlimited": ("max_sessions", None)}
-_SETTINGS = {"max": "max_sessions", "active": "active", "groups": "groups", "last": "last_assigned_at"}
+_SETTINGS = {"max": "max_sessions", "active": "active", "groups": "groups", "last": "last_assigned_at",
+             "skills": "skills"}
 
 
 @dataclass
@@ -86,19 +87,33 @@ def _words(agent_id: str, line: str, at: NodePath, result: Expanded) -> dict[str
             known = [*STATUSES, *ROLES, *_FLAGS, *(f"{key}=" for key in _SETTINGS)]
             result.errors.append((at, f"agent `{agent_id}`: unknown word `{word}`{did_you_mean(word, known)}; "
                                       "write a status, main or sub, suspended, unlimited, max=N, active=N, "
-                                      "groups=A+B or last=TIME"))
+                                      "groups=A+B, skills=SKILL:LEVEL+… or last=TIME"))
     return agent
 
 
 def _setting(name: str, value: str, at: NodePath, result: Expanded) -> Any:
     if name == "groups":
         return [group for group in value.split("+") if group]
+    if name == "skills":
+        return _skills(value, at, result)
     if name == "last":
         return value
     if value.isdigit():
         return int(value)
     result.errors.append((at, f"`{name}={value}`: {name} must be a whole number"))
     return value
+
+
+def _skills(value: str, at: NodePath, result: Expanded) -> dict[str, Any]:
+    """`refund:7+billing:3` → {refund: 7, billing: 3}; the engine checks the levels, as for any request."""
+    skills: dict[str, Any] = {}
+    for pair in filter(None, value.split("+")):
+        skill, colon, level = pair.partition(":")
+        if not (skill and colon and level.isdigit()):
+            result.errors.append((at, f"`skills={value}`: write each skill as NAME:LEVEL, such as skills=refund:7+billing:3"))
+            continue
+        skills[skill] = int(level)
+    return skills
 
 
 def _times(node: Any, clock: datetime | None, at: NodePath, result: Expanded) -> Any:
