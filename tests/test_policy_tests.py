@@ -257,6 +257,39 @@ def test_fmt_orders_keys_and_rules_and_keeps_comments():
     assert format_policy(tidy) == tidy
 
 
+NESTED = """
+name: nested
+platform: custom
+groups:
+  # above the first group
+  aftersale:
+    entries: [after_sales_page]
+  # above the second group
+  presale: {default: true}
+rules:
+  - id: skilled
+    priority: 40
+    then:
+      assign:
+        among: aftersale
+        require: {refund: 5}
+        relax:
+          - {after_seconds: 120, refund: 3}
+
+  # introduces the rule after a flow item that ends the list before it
+  - id: shop
+    priority: 50
+    then: {assign: {among: shop}}
+"""
+
+
+def test_fmt_keeps_comments_above_a_nested_first_key_and_after_a_flow_item_ending_a_list():
+    """Comment lines ruamel parses onto a parent key (above a nested mapping's first key) or onto a
+    list's end (after its last, flow-style item) are kept where they were written."""
+    text = textwrap.dedent(NESTED).lstrip("\n")
+    assert format_policy(text) == text
+
+
 def test_fmt_check_lists_unformatted_files_and_fmt_fixes_them(tmp_path):
     path = write(tmp_path, "messy.yaml", MESSY)
     check = run("fmt", "--check", tmp_path)

@@ -121,7 +121,7 @@ def _is_block(value: Any) -> bool:
     return isinstance(value, (CommentedMap, CommentedSeq)) and len(value) > 0 and not value.fa.flow_style()
 
 
-def _lift(node: Collection) -> Lines:
+def _lift(node: Collection, nested: bool = False) -> Lines:
     """Lift the comment lines inside `node`; returns the lines after its last entry, for its parent to place."""
     post = 2 if isinstance(node, CommentedMap) else 0
     carried: Lines = []
@@ -129,22 +129,26 @@ def _lift(node: Collection) -> Lines:
         slot = _slot(node, key)
         value = node[key]
         above = list(slot[1] or [])
-        if index == 0 and isinstance(node, CommentedSeq) and node.ca.comment:
+        # The file's own header stays the root's; a nested collection's opening lines belong to its first entry.
+        if index == 0 and (nested or isinstance(node, CommentedSeq)) and node.ca.comment:
             above = list(node.ca.comment[1] or []) + above
             node.ca.comment = None
         slot[1] = carried + above
         if _is_block(value):
-            first = list(slot[3] or []) if isinstance(value, CommentedSeq) else []
+            first = list(slot[3] or [])
             slot[3] = None
             if first:
-                # The lines above a nested list's first item: parsed onto this key, they belong to that item.
+                # The lines above a nested collection's first entry: parsed onto this key, they belong to that entry.
                 value.ca.comment = [None, first]
-            carried = _lift(value)
+            carried = _lift(value, nested=True)
         else:
             slot[post], carried = _split_post(slot[post])
             if isinstance(value, (CommentedMap, CommentedSeq)):
                 carried += _lift_flow(value)
         node.ca.items[key] = slot
+    # Lines after a block list's last item when that item is a flow collection: they introduce what follows.
+    carried += [token for token in node.ca.end or [] if isinstance(token, CommentToken)]
+    node.ca.end = []
     return carried
 
 
