@@ -93,6 +93,10 @@ def group_fact_spec(name: str, groups: tuple[Group, ...]) -> FactSpec | None:
     return FactSpec(name, "number", f"group {parts[1]}: {COUNTERS[parts[2]]}", (), COUNT)
 
 
+def counter_names(prefix: str) -> tuple[str, ...]:
+    return tuple(f"{prefix}.{key}" for key in COUNTERS)
+
+
 def put_counters(facts: dict[str, Any], prefix: str, agents: list[Agent], capacity: Capacity) -> None:
     for key, value in counts(agents).items():
         facts[f"{prefix}.{key}"] = value

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import timezone, tzinfo
 from typing import Any, Union
 
@@ -53,6 +54,17 @@ class Not:
 
 
 Condition = Union[Compare, AllOf, AnyOf, Not]
+
+
+def tested_facts(condition: Condition | None) -> set[str]:
+    """The facts a condition compares."""
+    if condition is None:
+        return set()
+    if isinstance(condition, Compare):
+        return {condition.fact}
+    if isinstance(condition, Not):
+        return tested_facts(condition.item)
+    return set().union(*map(tested_facts, condition.items))
 
 
 @dataclass(frozen=True)
@@ -167,6 +179,18 @@ class PolicyDocument:
     def rules_for(self, event: str) -> list[Rule]:
         """The rules answering `event`, in the order they are tried: priority, then file order."""
         return [rule for rule in self.rules if rule.event == event]
+
+    @cached_property
+    def _tested(self) -> dict[str, frozenset[str]]:
+        tested: dict[str, set[str]] = {}
+        for rule in (*self.rules, *self.builtins):
+            tested.setdefault(rule.event, set()).update(tested_facts(rule.when))
+        return {event: frozenset(names) for event, names in tested.items()}
+
+    def tests(self, event: str, prefixes: tuple[str, ...]) -> bool:
+        """Whether any rule of `event` tests a fact starting with one of `prefixes`: the facts that cost
+        a pass over every agent are derived only for a policy that asks (a trace explains only those too)."""
+        return any(name.startswith(prefixes) for name in self._tested.get(event, ()))
 
     def answering(self, event: str) -> list[Rule]:
         """The rules that answer `event`: the enabled rules of the policy, else the platform's built-in answer."""

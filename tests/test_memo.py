@@ -12,10 +12,11 @@ from hypothesis import strategies as st
 
 from fenliu.engine import Policy, load_policy, oracle
 from fenliu.engine.durable import RuleMatcher
+from fenliu.engine.events import EVENTS
 from fenliu.engine.loader import parse_policy
 from fenliu.engine.memo import MatchMemo, field_literals
 
-from conftest import RULES
+from conftest import RULES, agent, route
 from strategies import BASE, dequeue_requests, route_requests
 from test_random_policies import policies
 
@@ -140,3 +141,17 @@ def test_the_memo_stays_bounded():
         assert len(memo._answers) <= 8
     finally:
         matcher.close()
+
+
+def test_a_policy_derives_only_the_agent_counting_facts_its_rules_test():
+    """Issue 13, compiled facts: head counts take a pass over every agent, so a route policy whose
+    rules test none gets none; one testing a group's counter gets the group's and none of the shop's."""
+    base = "name: t\nplatform: custom\ngroups:\n  presale: {default: true}\nrules:\n"
+    plain, _ = parse_policy(base + "  - {id: r, priority: 1, then: {assign: {among: shop}}}\n", "plain.yaml")
+    grouped, _ = parse_policy(base + "  - {id: r, priority: 1, when: {fact: group.eligible, gt: 0}, "
+                                     "then: {assign: {among: shop}}}\n", "grouped.yaml")
+    request = EVENTS["route"].read(route([agent("a1", groups=("presale",))]), plain).request
+    plain_facts = EVENTS["route"].situate(request, plain).facts
+    grouped_facts = EVENTS["route"].situate(request, grouped).facts
+    assert not any(name.startswith(("shop.", "groups.", "group.")) for name in plain_facts)
+    assert grouped_facts["group.eligible"] == 1 and "shop.online" not in grouped_facts

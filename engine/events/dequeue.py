@@ -23,7 +23,7 @@ from typing import Annotated, Any, Callable
 import msgspec
 from msgspec.structs import replace
 
-from ..facts import FactSpec, counter_specs, put_counters, specs
+from ..facts import FactSpec, counter_names, counter_specs, put_counters, specs
 from ..eligibility import Capacity, ranking
 from ..model import Action, Group, PolicyDocument
 from ..overflow import reach, serves
@@ -151,11 +151,14 @@ def situate(request: DequeueRequest, policy: PolicyDocument) -> Situation:
         "queue.offline": sum(item.offline for item in items),
         "queue.expired": len(expired),
         "queue.cached": sum(item.cached_at is not None for item in items),
-        "shop.free_slots": sum(_slots(agent, capacity, len(items)) for agent in agents if capacity.eligible(agent)),
     }
+    # Facts that take a pass over every agent, derived only for a policy whose rules test them.
+    if policy.tests(NAME, ("shop.free_slots",)):
+        facts["shop.free_slots"] = sum(_slots(agent, capacity, len(items)) for agent in capacity.eligible_among(agents))
     if items:
         facts["queue.oldest_minutes"] = max((now - item.enqueued_at).total_seconds() / 60 for item in items)
-    put_counters(facts, "shop", list(agents), capacity)
+    if policy.tests(NAME, counter_names("shop")):
+        put_counters(facts, "shop", list(agents), capacity)
     if policy.hours is not None:
         facts["shop.open"] = policy.hours.is_open(shop_local(now, policy.timezone))
     return Situation(request, facts, {"now": now, "agents": agents, "items": items, "ttl": ttl, "capacity": capacity})

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import msgspec
 
 from ..facts import (
-    COUNT, COUNTERS, FactSpec, agent_specs, counter_specs, group_fact_spec, put_agent, put_counters, specs,
+    COUNT, COUNTERS, FactSpec, agent_specs, counter_names, counter_specs, group_fact_spec, put_agent, put_counters, specs,
 )
 from ..eligibility import Capacity, choose
 from ..model import Action, Group, PolicyDocument
@@ -22,6 +22,7 @@ from .base import Decision, FallThrough, Situation
 
 NAME = "route"
 ACTIONS = ("assign", "queue", "offline_queue", "divert", "hold", "none")
+SHOP_COUNTERS = (*counter_names("shop"), "shop.all_suspended")  # a pass over every agent: derived only when tested
 # `assign: {when_full: cache}` (B20, Taobao): capacity caps an agent's open windows, not who it is given;
 # past the cap the conversation waits in that agent's own message cache and is never re-shunted.
 WHEN_FULL = ("skip", "cache")
@@ -140,14 +141,17 @@ def situate(request: RouteRequest, policy: PolicyDocument) -> Situation:
         facts["customer.hours_since_last_agent"] = (now - customer.last_agent.at).total_seconds() / 3600
     put_agent(facts, "last_agent", last_agent, capacity)
     put_agent(facts, "main", main, capacity)
-    put_counters(facts, "shop", list(agents), capacity)
-    facts["shop.all_suspended"] = facts["shop.online"] > 0 and facts["shop.suspended"] == facts["shop.online"]
-    for g in policy.groups:
-        put_counters(facts, f"groups.{g.name}", [a for a in agents if g.name in a.groups], capacity)
+    if policy.tests(NAME, SHOP_COUNTERS):
+        put_counters(facts, "shop", list(agents), capacity)
+        facts["shop.all_suspended"] = facts["shop.online"] > 0 and facts["shop.suspended"] == facts["shop.online"]
     if group is not None:
         facts["conversation.group"] = group.name
-        for key in COUNTERS:
-            facts[f"group.{key}"] = facts[f"groups.{group.name}.{key}"]
+    if policy.tests(NAME, ("groups.", "group.")):
+        for g in policy.groups:
+            put_counters(facts, f"groups.{g.name}", [a for a in agents if g.name in a.groups], capacity)
+        if group is not None:
+            for key in COUNTERS:
+                facts[f"group.{key}"] = facts[f"groups.{group.name}.{key}"]
 
     return Situation(
         request=request,
@@ -268,7 +272,6 @@ def _decide(kind: str, action: Action, *, agent_id: str | None = None, queue: st
             target: str | None = None, reason: str) -> Decision:
     return Decision({"action": kind, "agent_id": agent_id, "queue": queue, "target": target,
                      "reason": action.reason or reason})
-
 
 
 FALLBACK = {"action": "none", "agent_id": None, "queue": None, "target": None}
