@@ -17,6 +17,7 @@ linear in the queue's length (and the sort).
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Callable
 
@@ -26,13 +27,13 @@ from msgspec.structs import replace
 from ..facts import FactSpec, counter_names, counter_specs, put_counters, specs
 from ..eligibility import Capacity, ranking
 from ..model import Action, Group, PolicyDocument
-from ..overflow import reach, serves
+from ..overflow import OverflowStep, reach, serves
 from ..request import (
     MAX_AGENTS, Agent, BaseConversation, Customer, Id, Moment, Priority, Reader, first_duplicate, read_agents,
     read_conversation, read_customer, read_typed, within_skew,
 )
 from ..shop_time import shop_local
-from ..skills import in_force, minimums, qualifies, skill_names
+from ..skills import SkillRequirement, in_force, minimums, qualifies, skill_names
 from .base import Decision, FallThrough, Situation
 
 NAME = "dequeue"
@@ -207,9 +208,7 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
     slots = {agent.id: _slots(agent, capacity, backlog) if agent.online else 0 for agent in extra["agents"]}
     agents = {agent.id: agent for agent in extra["agents"]}
     order = _order(extra["items"], action.options, now)
-    steps = action.options.get("overflow", ())
-    required = {group.name: group.require for group in policy.groups if group.require is not None}
-    ranks: dict[tuple[str, ...], Callable[[Agent], tuple[Any, ...]]] = {}  # by the skills ranked on
+    takers = _Takers(action, policy, capacity, agents, slots)
     assignments: list[dict[str, Any]] = []
     expired: list[str] = []
 
@@ -239,19 +238,8 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
         elif last is not None and wait_for_last and last.logged_in:
             continue
         else:
-            waited = (now - item.enqueued_at).total_seconds()
-            reached = reach(item.queue, waited, steps)
-            # Issue 17: the skills its group's queue asks for (offline messages belong to no group), and the rule's.
-            requirements = in_force(None if item.offline else required.get(item.queue), action.options.get("require"))
-            need = minimums(requirements, waited)
-            pool = [agent for agent in agents.values()
-                    if slots[agent.id] > 0 and not agent.suspended
-                    and (item.offline or serves(agent.groups, reached))
-                    and (not need or qualifies(agent.skills, need))]
-            names = skill_names(requirements)
-            if names not in ranks:
-                ranks[names] = ranking(action.strategy, capacity, names)
-            chosen = min(pool, key=ranks[names], default=None)
+            candidates, rank = takers.of(item, (now - item.enqueued_at).total_seconds())
+            chosen = min((agents[agent_id] for agent_id in candidates if slots[agent_id] > 0), key=rank, default=None)
         if chosen is not None:
             give(item, chosen)
 
@@ -262,6 +250,40 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
                                                  f"{'best score' if action.options.get('order') == 'priority' else 'oldest'} first, "
                                                  f"{len(expired)} expired, {waiting} still waiting (B14, B15, B20)"},
                     tuple(warnings))
+
+
+class _Takers:
+    """Who may take a queued conversation: it depends only on its queue, whether it is an offline
+    message and which overflow and relax steps its wait has passed, so it is worked out once per such
+    kind of conversation, not once per conversation (issue 17: cost linear in the queue's length).
+    A dequeue only ever uses slots up, so the agents found for a kind stay a superset of those who
+    still may take one; the caller skips those left without a free slot."""
+
+    def __init__(self, action: Action, policy: PolicyDocument, capacity: Capacity, agents: dict[str, Agent],
+                 slots: dict[str, int]) -> None:
+        self.action, self.capacity, self.agents, self.slots = action, capacity, agents, slots
+        self.steps: tuple[OverflowStep, ...] = action.options.get("overflow", ())
+        self.rule_requires: SkillRequirement | None = action.options.get("require")
+        # Issue 17: the skills a group's queue asks for, whoever takes it (offline messages belong to no group).
+        self.required = {group.name: group.require for group in policy.groups if group.require is not None}
+        requirements = [*self.required.values(), *in_force(self.rule_requires)]
+        self.thresholds = sorted({step.after_seconds for step in self.steps}
+                                 | {step.after_seconds for requirement in requirements for step in requirement.relax})
+        self.kinds: dict[tuple[str, bool, int], tuple[list[str], Callable[[Agent], tuple[Any, ...]]]] = {}
+
+    def of(self, item: Queued, waited: float) -> tuple[list[str], Callable[[Agent], tuple[Any, ...]]]:
+        """The ids of the agents who may take `item`, and the strategy's ranking among them."""
+        key = (item.queue, item.offline, bisect_right(self.thresholds, waited))
+        found = self.kinds.get(key)
+        if found is None:
+            reached = None if item.offline else reach(item.queue, waited, self.steps)
+            requirements = in_force(None if item.offline else self.required.get(item.queue), self.rule_requires)
+            need = minimums(requirements, waited)
+            ids = [agent.id for agent in self.agents.values()
+                   if self.slots[agent.id] > 0 and not agent.suspended and serves(agent.groups, reached)
+                   and (not need or qualifies(agent.skills, need))]
+            found = self.kinds[key] = (ids, ranking(self.action.strategy, self.capacity, skill_names(requirements)))
+        return found
 
 
 def _order(items: tuple[Queued, ...], options: dict[str, Any], now: datetime) -> list[Queued]:
