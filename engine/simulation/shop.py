@@ -39,15 +39,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from itertools import islice
-from typing import Any
-
-import msgspec
+from typing import Any, Literal
 
 from ..events import typed_kind
-from ..events.dequeue import MAX_QUEUE
+from ..events.agent_settings import AgentSettingsRequest, AskedSettings
+from ..events.close import ClosedConversation, CloseRequest
+from ..events.dequeue import MAX_QUEUE, DequeueRequest, Queued, QueuedConversation
+from ..events.login import LoggingIn, LoginRequest
 from ..events.route import RouteRequest
+from ..events.transfer import TransferRequest
 from ..policy import Envelope, Policy
-from ..request import Agent, Conversation, Customer, LastContact
+from ..request import Agent, BaseConversation, Conversation, Customer, LastContact, LastMessage
 from .agents import Behaviour, Luck
 from .errors import SimulationTimeout
 from .roster import Change, Roster, Setting, timeline
@@ -119,7 +121,6 @@ class ConversationState:
     last_at: float = 0.0
     queue: str | None = None
     enqueued_at: float = 0.0
-    enqueued_iso: str = ""
     waited: float | None = None
     closed_by: str | None = None
     requested: Conversation | None = None
@@ -256,10 +257,6 @@ class Shop:
     def _moment(self, at: float) -> datetime:
         return self.start + timedelta(seconds=at)
 
-    def _evaluate(self, request: dict[str, Any]) -> dict[str, Any]:
-        self.decisions[request["event"]] += 1
-        return self._counted(self.policy.evaluate(request))
-
     def _decide(self, request: Any) -> dict[str, Any]:
         """The policy's decision on a typed request the shop built from its own state: nothing to read or check."""
         self.decisions[typed_kind(request).name] += 1
@@ -336,7 +333,6 @@ class Shop:
     def _start_wait(self, conversation: ConversationState) -> None:
         if conversation.state == "new":
             conversation.enqueued_at = self.now
-            conversation.enqueued_iso = self._iso(self.now)
 
     def _enqueue(self, index: int, queue: str) -> None:
         conversation = self.conversations[index]
@@ -428,18 +424,17 @@ class Shop:
         conversation.last_from, conversation.last_at = "system", self.now
         self._push(self.now + self.auto_close, AUTO_CLOSE, index, messages)
 
-    def _close_request(self, conversation: ConversationState, manual: bool) -> dict[str, Any]:
-        return {"event": "close", "now": self._iso(self.now), "manual": manual,
-                "conversation": {"id": conversation.arrival.conversation,
-                                 "last_message": {"from": conversation.last_from,
-                                                  "at": self._iso(conversation.last_at)}}}
+    def _close_request(self, conversation: ConversationState, manual: bool) -> CloseRequest:
+        last = LastMessage(sender=conversation.last_from, at=self._moment(conversation.last_at))
+        return CloseRequest(now=self._moment(self.now), manual=manual,
+                            conversation=ClosedConversation(id=conversation.arrival.conversation, last_message=last))
 
     def _on_close_attempt(self, index: int, replies: int) -> None:
         """ESC a wrap-up time after a reply; refused when the buyer has written since (B17)."""
         conversation = self.conversations[index]
         if conversation.state != "open" or replies != conversation.replies:
             return
-        action = self._evaluate(self._close_request(conversation, True))["action"]
+        action = self._decide(self._close_request(conversation, True))["action"]
         if action == "close":
             self._close(index, "manual")
         elif action == "refuse":
@@ -449,7 +444,7 @@ class Shop:
         conversation = self.conversations[index]
         if conversation.state != "open" or messages != conversation.messages:
             return
-        action = self._evaluate(self._close_request(conversation, False))["action"]
+        action = self._decide(self._close_request(conversation, False))["action"]
         if action == "close":
             self._close(index, "auto")
         elif self.now - conversation.last_at < AUTO_CLOSE_GIVE_UP:
@@ -525,29 +520,8 @@ class Shop:
             useful = useful or room > 0 or expired > 0 or any(self._last_agent_has_room(i, slots) for i in window)
         if not useful:
             return
-        items = []
-        for index in offered:
-            conversation = self.conversations[index]
-            customer: dict[str, Any] = {"id": conversation.arrival.customer}
-            last = self._last_contact(conversation.arrival)
-            if last is not None:
-                customer["last_agent"] = {"id": last[0], "at": self._iso(last[1])}
-            typed = self._conversation_request(conversation)
-            item: dict[str, Any] = {"conversation": {key: value for key, value in msgspec.structs.asdict(typed).items()
-                                                     if value not in (None, False)},
-                                    "customer": customer,
-                    "enqueued_at": conversation.enqueued_iso}
-            if conversation.queue == OFFLINE:
-                item["offline"] = True
-            elif conversation.queue.startswith(CACHE):
-                item["cached_at"] = conversation.queue[len(CACHE):]
-            else:
-                item["queue"] = conversation.queue
-            if conversation.priority:
-                item["priority"] = conversation.priority
-            items.append(item)
-        decision = self._evaluate({"event": "dequeue", "now": self._iso(self.now), "agents": self._listed(),
-                                   "queue": items})
+        listed = tuple(self._queued(self.conversations[index]) for index in offered)
+        decision = self._decide(DequeueRequest(now=self._moment(self.now), agents=tuple(self._listed()), queue=listed))
         for conversation_id in decision.get("expired", []):
             index = self.by_id[conversation_id]
             conversation = self.conversations[index]
@@ -559,6 +533,19 @@ class Shop:
             index = self.by_id[assignment["conversation_id"]]
             del self.queues[self.conversations[index].queue][index]
             self._enter(index, self.by_agent[assignment["agent_id"]])
+
+    def _queued(self, conversation: ConversationState) -> Queued:
+        """A waiting conversation as the dequeue request lists it."""
+        wanted = self._conversation_request(conversation)
+        queue = conversation.queue or ""
+        cached_at = queue[len(CACHE):] if queue.startswith(CACHE) else None
+        return Queued(
+            conversation=QueuedConversation(id=conversation.arrival.conversation, entry=wanted.entry,
+                                            category=wanted.category, to_main=wanted.to_main, internal=wanted.internal),
+            enqueued_at=self._moment(conversation.enqueued_at),
+            customer=self._customer(conversation.arrival, self._last_contact(conversation.arrival)),
+            offline=queue == OFFLINE, queue=queue if queue != OFFLINE and cached_at is None else "shop",
+            cached_at=cached_at, priority=conversation.priority)
 
     @staticmethod
     def _serves(agent: AgentState, queue: str) -> bool:
@@ -582,9 +569,9 @@ class Shop:
         """Ask the policy's agent_settings rules; a rejected maximum is not applied (B2)."""
         if self.logins and not initial and not agent.logged_in and wanted.status != "offline":
             wanted = Setting(self._login(agent, wanted.status), wanted.max_sessions, wanted.suspended)
-        maximum: int | str | None = "suspended" if wanted.suspended else wanted.max_sessions
-        decision = self._evaluate({"event": "agent_settings", "now": self._iso(self.now),
-                                   "agent": {"id": agent.id, "status": wanted.status, "max_sessions": maximum}})
+        maximum: int | Literal["suspended"] | None = "suspended" if wanted.suspended else wanted.max_sessions
+        decision = self._decide(AgentSettingsRequest(
+            now=self._moment(self.now), agent=AskedSettings(id=agent.id, status=wanted.status, max_sessions=maximum)))
         was_online, old_max, old_suspended = agent.online, agent.max_sessions, agent.suspended
         if decision["action"] != "accept":
             self.rejected.append({"agent_id": agent.id, "at": self._iso(self.now), "max_sessions": wanted.max_sessions,
@@ -617,10 +604,8 @@ class Shop:
 
     def _login(self, agent: AgentState, asked: str) -> str:
         """The status the policy's `login` rules start the agent in (B1); the roster's when they give none."""
-        request_agent: dict[str, Any] = {"id": agent.id}
-        if agent.last_status is not None:
-            request_agent["last_status"] = agent.last_status
-        decision = self._evaluate({"event": "login", "now": self._iso(self.now), "agent": request_agent})
+        decision = self._decide(LoginRequest(now=self._moment(self.now),
+                                             agent=LoggingIn(id=agent.id, last_status=agent.last_status)))
         return decision.get("status") or asked
 
     def _hand_over(self, agent: AgentState) -> None:
@@ -629,9 +614,9 @@ class Shop:
             return
         for index in [i for i in agent.conversations if self.conversations[i].last_from == "customer"]:
             conversation = self.conversations[index]
-            decision = self._evaluate({"event": "transfer", "now": self._iso(self.now),
-                                       "conversation": {"id": conversation.arrival.conversation},
-                                       "from_agent": agent.id, "agents": self._listed(agent)})
+            decision = self._decide(TransferRequest(
+                now=self._moment(self.now), from_agent=agent.id, agents=tuple(self._listed(agent)),
+                conversation=BaseConversation(id=conversation.arrival.conversation)))
             candidates = decision.get("candidates", [])
             if not candidates:
                 continue
