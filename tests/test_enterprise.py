@@ -5,6 +5,7 @@ checks, the request contract, the memo and the simulator to the same features.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from conftest import RULES, agent, route
 from fenliu.engine import PolicyError, RequestError, load_policy
 from fenliu.engine.loader import parse_policy
+from fenliu.engine.simulation import Behaviour, SimulationInputError, SimulationOptions, read_roster
 from fenliu.engine.simulation.generator import TeamSpec, TrafficSpec, generate_roster, generate_trace
 from fenliu.engine.simulation.run import run_simulation
 
@@ -293,3 +295,51 @@ def test_the_comparison_variants_differ_from_the_shipped_policy_only_where_they_
         policy = load_policy(path)
         assert policy.name == path.stem
         policy.close()
+
+
+# ---- skills in the simulator ------------------------------------------------------------------------
+
+# The 14-agent team of seed 7 without its skills, as generated before agents had any.
+GENERATED_TEAM_DIGEST = "95d29d30ac3d53f7"
+PATIENT = Behaviour(reply_median_seconds=60, reply_load_factor=0, reply_sigma=0, manual_close_share=0,
+                    wrap_up_sigma=0, patience_median_seconds=None)
+
+
+def test_simulation_skills_a_relax_step_reoffers_the_queue_at_its_wait(enterprise):
+    """Issue 17, skills, in the simulator: an after-sales buyer whose only agent knows refund at level 3
+    waits in the aftersale queue (level 5 required) and is assigned when the requirement relaxes at
+    60 s, not at the next freed slot; the roster's `skills` reach the request."""
+    trace = [{"at": MONDAY_TEN, "customer": "b1", "entry": "after_sales_page"}]
+    roster = {"agents": [{"id": "a1", "role": "main", "groups": ["presale"], "status": "break"},
+                         {"id": "a2", "groups": ["aftersale"], "skills": {"refund": 3}, "max_sessions": 5}]}
+    kpis = run_simulation(trace, roster, [enterprise], SimulationOptions(behaviour=PATIENT))["runs"][0]["kpis"]
+    assert kpis["queue_wait_seconds"]["max"] == pytest.approx(60)
+    skilled = {"agents": [roster["agents"][0], {**roster["agents"][1], "skills": {"refund": 5}}]}
+    kpis = run_simulation(trace, skilled, [enterprise], SimulationOptions(behaviour=PATIENT))["runs"][0]["kpis"]
+    assert kpis["conversations"]["queued"] == 0
+
+
+def test_simulation_skills_roster_levels_are_checked_at_their_path(tmp_path):
+    """Issue 17, skills: a roster's skill level outside 1–10 is named at its path."""
+    path = tmp_path / "team.json"
+    path.write_text(json.dumps({"agents": [{"id": "a1", "skills": {"refund": 11}}]}))
+    with pytest.raises(SimulationInputError) as caught:
+        read_roster(path)
+    assert "agents[0].skills.refund" in str(caught.value)
+    path.write_text(json.dumps({"agents": [{"id": "a1", "skills": {"refund": 10}}]}))
+    assert read_roster(path).agents[0].skills == {"refund": 10}
+
+
+def test_simulation_skills_generated_rosters_keep_every_other_field_of_their_seed():
+    """Issue 17, skills: skills come from a random stream of their own, so the generated team of a
+    seed is what it was before skills, and the example days of the platform policies are unchanged;
+    after-sales agents all know `refund` at 4 to 9."""
+    team = generate_roster(TeamSpec(agents=14, seed=7))
+    without = [{key: value for key, value in agent.items() if key != "skills"} for agent in team["agents"]]
+    digest = hashlib.sha256(json.dumps(without, sort_keys=True).encode()).hexdigest()[:16]
+    assert digest == GENERATED_TEAM_DIGEST
+    for agent in team["agents"]:
+        if agent["groups"] == ["aftersale"]:
+            assert 4 <= agent["skills"]["refund"] <= 9
+        else:
+            assert agent.get("skills", {}).get("refund", 1) <= 4

@@ -71,8 +71,12 @@ class TeamSpec:
 
 def generate_roster(spec: TeamSpec) -> dict[str, Any]:
     """A team: one main account (`a001`, day shift), the rest in early, day, late and night shifts; with
-    groups `presale` and `aftersale` as the Douyin policy names them (B9)."""
-    rng = random.Random(spec.seed)
+    groups `presale` and `aftersale` as the Douyin policy names them (B9).
+
+    Skills (issue 17) come from a random stream of their own, so a roster of a given seed is what it
+    always was apart from them: after-sales agents know `refund` at level 4 to 9, about half the
+    pre-sales agents at level 1 to 4 (what `rules/enterprise.yaml` asks of after-sales conversations)."""
+    rng, skill_rng = random.Random(spec.seed), random.Random(f"skills-{spec.seed}")
     agents = []
     on_shift: dict[str, int] = {}
     for n in range(spec.agents):
@@ -81,8 +85,12 @@ def generate_roster(spec: TeamSpec) -> dict[str, Any]:
         pause = _minutes(first_break) + 30 * (place % BREAK_SLOTS)
         schedule = [(start, "online"), (_clock(pause), "break"), (_clock(pause + BREAK_MINUTES), "online"),
                     (end, "offline")]
-        agents.append({"id": f"a{n + 1:03d}", "role": "main" if n == 0 else "sub",
-                       "groups": ["aftersale"] if rng.random() < spec.aftersale_share else ["presale"],
+        groups = ["aftersale"] if rng.random() < spec.aftersale_share else ["presale"]
+        aftersale = groups == ["aftersale"]
+        refund = skill_rng.randint(4, 9) if aftersale else skill_rng.randint(1, 4)
+        skills = {"refund": refund} if aftersale or skill_rng.random() < 0.5 else {}
+        agents.append({"id": f"a{n + 1:03d}", "role": "main" if n == 0 else "sub", "groups": groups,
+                       **({"skills": skills} if skills else {}),
                        "max_sessions": _pick(rng, list(spec.maxima)),
                        "schedule": [{"at": at, "status": status} for at, status in schedule]})
     return {"timezone": spec.timezone, "agents": agents}

@@ -8,7 +8,7 @@ date-time happens once. A change sets a status (online, invisible, break, offlin
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any, Callable
@@ -41,6 +41,7 @@ class RosterAgent:
     id: str
     role: str = "sub"
     groups: tuple[str, ...] = ()
+    skills: dict[str, int] = field(default_factory=dict)  # skill → level 1–10 (issue 17)
     max_sessions: int | None = None
     suspended: bool = False
     status: str | None = None
@@ -125,6 +126,7 @@ def _build(document: YamlDocument) -> Roster:
                          for n, item in enumerate(raw.get("schedule", [])))
         agents.append(RosterAgent(
             id=raw["id"], role=raw.get("role", "sub"), groups=tuple(raw.get("groups", [])),
+            skills=dict(raw.get("skills", {})),
             max_sessions=raw.get("max_sessions"), suspended=raw.get("suspended", False), status=raw.get("status"),
             reply_speed=float(raw.get("reply_speed", 1.0)), schedule=schedule,
         ))

@@ -22,10 +22,11 @@ What the platform does between decisions, following the domain:
   for a human answer, which alone counts for the reply rate;
 - a buyer in the queue pool gives up when its patience runs out before an agent takes it;
 - a queued conversation carries the `priority` its route decision gave it; when the policy's
-  dequeue rules overflow (issue 17), the queues are offered again as each step's wait passes,
-  since a wait, not a freed slot, is what widens who may take it. Under `order: priority` or
-  overflow every queued conversation is offered (up to the request's limit), because the rules
-  may then pass older ones over.
+  dequeue rules overflow or its skill requirements relax (issue 17), the queues are offered again
+  as each step's wait passes, since a wait, not a freed slot, is what widens who may take it.
+  Under `order: priority`, overflow or a skill requirement every queued conversation is offered
+  (up to the request's limit), because the rules may then pass older ones over; agents bring the
+  roster's `skills`.
 
 Requests list the agents who are logged in, plus the main account and the buyer's last agent
 whatever their status: offline sub-accounts can never be chosen, and leaving them out keeps a
@@ -82,6 +83,7 @@ class AgentState:
     deferred: list[int] = field(default_factory=list)
     cached: Agent | None = None
     last_status: str | None = None  # while last logged in: what a re-login may restore (B1)
+    skills: dict[str, int] = field(default_factory=dict)
 
     @property
     def online(self) -> bool:
@@ -96,7 +98,7 @@ class AgentState:
         if self.cached is None:
             self.cached = Agent(id=self.id, status=self.status, role=self.role, suspended=self.suspended,
                                 max_sessions=self.max_sessions, active=len(self.conversations),
-                                groups=self.groups if with_groups else (),
+                                groups=self.groups if with_groups else (), skills=self.skills,
                                 last_assigned_at=self.last_assigned if with_last_assigned else None)
         return self.cached
 
@@ -166,11 +168,15 @@ class Shop:
         self.grouped = bool(policy.document.groups)
         self.logins = bool(policy.document.rules_for("login"))
         dequeue_options = [rule.then.options for rule in policy.document.rules_for("dequeue")]
-        # issue 17: the waits at which an overflow step widens a queue, and whether rules may pass older ones over
-        self.overflow_after = sorted({step.after_seconds for options in dequeue_options
-                                      for step in options.get("overflow", ())})
-        self.whole_queue = bool(self.overflow_after) or any(options.get("order") == "priority"
-                                                             for options in dequeue_options)
+        # issue 17: the waits at which an overflow step widens a queue or a relax step lowers the skills it
+        # needs, and whether rules may pass older ones over (by priority, or for want of a skill)
+        requirements = [group.require for group in policy.document.groups if group.require is not None] + [
+            options["require"] for options in dequeue_options if options.get("require") is not None]
+        self.widen_after = sorted({step.after_seconds for options in dequeue_options
+                                   for step in options.get("overflow", ())}
+                                  | {step.after_seconds for requirement in requirements for step in requirement.relax})
+        self.whole_queue = bool(self.widen_after or requirements) or any(options.get("order") == "priority"
+                                                                         for options in dequeue_options)
         self.behaviour = behaviour
         self.deadline, self.progress = deadline, progress
 
@@ -186,7 +192,8 @@ class Shop:
         self.seq = 0
         self.now = 0.0
         initial, changes = timeline(roster, self.start, self.start + timedelta(seconds=self.horizon), self.zone)
-        self.agents = [AgentState(a.id, a.role, a.groups, a.reply_speed, "offline", None, False) for a in roster.agents]
+        self.agents = [AgentState(a.id, a.role, a.groups, a.reply_speed, "offline", None, False, skills=a.skills)
+                       for a in roster.agents]
         self.by_agent = {agent.id: agent for agent in self.agents}
         self.main = next((agent for agent in self.agents if agent.role == "main"), None)
         self.changes: list[tuple[str, Change]] = []
@@ -339,7 +346,7 @@ class Shop:
         if conversation.state == "new" and queue != OFFLINE and conversation.luck.patience != float("inf"):
             self._push(self.now + conversation.luck.patience, GIVE_UP, index)
         if conversation.state == "new" and queue != OFFLINE and not queue.startswith(CACHE):
-            for after in self.overflow_after:
+            for after in self.widen_after:
                 self._push(self.now + after, OVERFLOW, index)
         self._start_wait(conversation)
         conversation.state = "offline" if queue == OFFLINE else "cached" if queue.startswith(CACHE) else "queued"
@@ -460,7 +467,7 @@ class Shop:
         self.abandoned += 1
 
     def _on_overflow(self, index: int, _: int) -> None:
-        """An overflow step's wait has passed for this conversation: agents of other groups may now take it."""
+        """An overflow or relax step's wait has passed for this conversation: more agents may now take it."""
         if self.conversations[index].state == "queued":
             self._dequeue()
 
