@@ -176,6 +176,10 @@ class PolicyDocument:
     def group(self, name: str) -> Group | None:
         return next((group for group in self.groups if group.name == name), None)
 
+    def group_serving(self, entry: str, category: str | None, tags: tuple[str, ...]) -> Group | None:
+        """The conversation's group (B9): the first that serves its entry, category or buyer tags."""
+        return next((group for group in self.groups if group.serves(entry, category, tags)), None)
+
     def rules_for(self, event: str) -> list[Rule]:
         """The rules answering `event`, in the order they are tried: priority, then file order."""
         return [rule for rule in self.rules if rule.event == event]

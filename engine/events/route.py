@@ -114,9 +114,7 @@ def situate(request: RouteRequest, policy: PolicyDocument) -> Situation:
     by_id = {agent.id: agent for agent in agents}
     last_agent = by_id.get(customer.last_agent.agent_id) if customer.last_agent else None
     main = next((agent for agent in agents if agent.role == "main"), None)
-    group = next(
-        (g for g in policy.groups if g.serves(conversation.entry, conversation.category, customer.tags)), None
-    )
+    group = policy.group_serving(conversation.entry, conversation.category, customer.tags)
 
     local = shop_local(now, policy.timezone)
     facts: dict[str, Any] = {

@@ -74,8 +74,8 @@ def generate_roster(spec: TeamSpec) -> dict[str, Any]:
     groups `presale` and `aftersale` as the Douyin policy names them (B9).
 
     Skills (issue 17) come from a random stream of their own, so a roster of a given seed is what it
-    always was apart from them: after-sales agents know `refund` at level 4 to 9, about half the
-    pre-sales agents at level 1 to 4 (what `rules/enterprise.yaml` asks of after-sales conversations)."""
+    always was apart from them: after-sales agents know `refund` at level 2 to 8 (some still in
+    training), about half the pre-sales agents at level 1 to 4 (what `rules/enterprise.yaml` asks of after-sales conversations)."""
     rng, skill_rng = random.Random(spec.seed), random.Random(f"skills-{spec.seed}")
     agents = []
     on_shift: dict[str, int] = {}
@@ -87,7 +87,7 @@ def generate_roster(spec: TeamSpec) -> dict[str, Any]:
                     (end, "offline")]
         groups = ["aftersale"] if rng.random() < spec.aftersale_share else ["presale"]
         aftersale = groups == ["aftersale"]
-        refund = skill_rng.randint(4, 9) if aftersale else skill_rng.randint(1, 4)
+        refund = skill_rng.randint(2, 8) if aftersale else skill_rng.randint(1, 4)
         skills = {"refund": refund} if aftersale or skill_rng.random() < 0.5 else {}
         agents.append({"id": f"a{n + 1:03d}", "role": "main" if n == 0 else "sub", "groups": groups,
                        **({"skills": skills} if skills else {}),

@@ -50,6 +50,7 @@ def summarise(outcome: DayRecord) -> dict[str, Any]:
     offline_waits: list[float] = []
     vip_waits: list[float] = []
     returning = back_to_last = 0
+    skill_asked = skill_met = 0
     closes = {"manual": 0, "auto": 0}
     states: dict[str, int] = {}
     young: dict[str, int] = {}
@@ -63,6 +64,9 @@ def summarise(outcome: DayRecord) -> dict[str, Any]:
             (offline_waits if waiting_offline else waits).append(conversation.waited)
             if not waiting_offline and "vip" in conversation.arrival.tags:
                 vip_waits.append(conversation.waited)
+        if conversation.skilled is not None:
+            skill_asked += 1
+            skill_met += conversation.skilled
         if conversation.returning_to is not None and conversation.routed not in ("divert", "none"):
             returning += 1
             back_to_last += conversation.first_agent == conversation.returning_to
@@ -130,6 +134,7 @@ def summarise(outcome: DayRecord) -> dict[str, Any]:
         },
         "closed": {**closes, "manual_refused": outcome.refused_closes,
                    "auto_replies": outcome.auto_replies},
+        "skills": {"required": skill_asked, "met": skill_met, "share": _rate(skill_met, skill_asked)},
         "returning_customers": {"conversations": returning, "served_by_last_agent": back_to_last,
                                 "share": _rate(back_to_last, returning)},
         "offline_messages": {"queued": routes["offline_queue"], "expired": outcome.expired},

@@ -50,6 +50,7 @@ from ..events.login import LoggingIn, LoginRequest
 from ..events.route import RouteRequest
 from ..events.transfer import TransferRequest
 from ..policy import Envelope, Policy
+from ..skills import SkillRequirement, qualifies
 from ..request import Agent, BaseConversation, Conversation, Customer, LastContact, LastMessage
 from .agents import Behaviour, Luck
 from .errors import SimulationTimeout
@@ -112,6 +113,7 @@ class ConversationState:
     routed: str = ""
     agent: AgentState | None = None
     first_agent: str | None = None
+    skilled: bool | None = None  # first agent met its group's unrelaxed skill requirement; None: none asked (issue 17)
     returning_to: str | None = None
     entered_at: float = 0.0
     answered_here: bool = False
@@ -353,6 +355,10 @@ class Shop:
         conversation.queue = queue
         self.queues.setdefault(queue, {})[index] = None
 
+    def _requirement(self, arrival: Arrival) -> SkillRequirement | None:
+        group = self.policy.document.group_serving(arrival.entry, arrival.category, arrival.tags)
+        return group.require if group is not None else None
+
     def _enter(self, index: int, agent: AgentState) -> None:
         """The conversation enters the agent's list: the agent's own 3-minute clock starts (B19)."""
         conversation = self.conversations[index]
@@ -360,7 +366,11 @@ class Shop:
             conversation.waited = self.now - conversation.enqueued_at
         conversation.state = "open"
         conversation.agent = agent
-        conversation.first_agent = conversation.first_agent or agent.id
+        if conversation.first_agent is None:
+            conversation.first_agent = agent.id
+            requirement = self._requirement(conversation.arrival)
+            if requirement is not None:
+                conversation.skilled = qualifies(agent.skills, dict(requirement.require))
         conversation.entered_at = self.now
         conversation.answered_here = False
         agent.conversations[index] = None
