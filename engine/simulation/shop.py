@@ -204,6 +204,9 @@ class Shop:
             self._push((moment - self.start).total_seconds(), CHANGE, len(self.changes))
             self.changes.append((agent_id, change))
         self.logged: list[AgentState] = []
+        self.listing: list[Agent] | None = None  # self.logged as requests list them
+        self.position: dict[str, int] = {}       # each logged-in agent's place in it
+        self.stale: list[AgentState] = []         # agents changed since the listing was last brought up to date
         self.queues: dict[str, dict[int, None]] = {}
         self.held: dict[str, list[int]] = {}
         self.live = 0
@@ -277,13 +280,29 @@ class Shop:
         return envelope["decision"]
 
     def _listed(self, *extra: AgentState | None) -> list[Agent]:
-        listed = [agent.request(self.round_robin, self.grouped) for agent in self.logged]
+        """The logged-in agents as requests list them: only those changed since the last request are
+        rebuilt, since every decision lists every agent."""
+        if self.listing is None:
+            self.listing = [agent.request(self.round_robin, self.grouped) for agent in self.logged]
+            self.position = {agent.id: place for place, agent in enumerate(self.logged)}
+        else:
+            for agent in self.stale:
+                place = self.position.get(agent.id)
+                if place is not None:
+                    self.listing[place] = agent.request(self.round_robin, self.grouped)
+        self.stale.clear()
+        listed = self.listing.copy()
         for agent in dict.fromkeys(a for a in extra if a is not None and not a.logged_in):
             listed.append(agent.request(self.round_robin, self.grouped))
         return listed
 
+    def _changed(self, agent: AgentState) -> None:
+        agent.cached = None
+        self.stale.append(agent)
+
     def _relist(self) -> None:
         self.logged = [agent for agent in self.agents if agent.logged_in]
+        self.listing = None
 
     # ---- routing (B5–B13) ----------------------------------------------------------------
 
@@ -377,7 +396,7 @@ class Shop:
         agent.entered += 1
         agent.peak_active = max(agent.peak_active, len(agent.conversations))
         agent.last_assigned = self._moment(self.now) if self.round_robin else None
-        agent.cached = None
+        self._changed(agent)
         if conversation.last_from != "agent":
             self._schedule_reply(index, agent)
 
@@ -488,7 +507,7 @@ class Shop:
         self.live -= 1
         if agent is not None:
             del agent.conversations[index]
-            agent.cached = None
+            self._changed(agent)
         self._dequeue()
 
     # ---- after arrival (B14, B15) --------------------------------------------------------
@@ -600,7 +619,7 @@ class Shop:
         agent.status, agent.max_sessions, agent.suspended = wanted.status, wanted.max_sessions, wanted.suspended
         if agent.logged_in:
             agent.last_status = agent.status
-        agent.cached = None
+        self._changed(agent)
         if initial:
             return
         if agent.logged_in != logged_before:
@@ -640,7 +659,7 @@ class Shop:
             if not conversation.answered_here and self.now - conversation.entered_at < self.sla:
                 agent.entered -= 1  # left the list before its clock ran out: counts for neither side
             del agent.conversations[index]
-            agent.cached = None
+            self._changed(agent)
             self.transfers += 1
             self._enter(index, self.by_agent[candidates[0]])
 
