@@ -191,10 +191,18 @@ class PolicyDocument:
             tested.setdefault(rule.event, set()).update(tested_facts(rule.when))
         return {event: frozenset(names) for event, names in tested.items()}
 
+    @cached_property
+    def _asked(self) -> dict[tuple[str, tuple[str, ...]], bool]:
+        return {}
+
     def tests(self, event: str, prefixes: tuple[str, ...]) -> bool:
         """Whether any rule of `event` tests a fact starting with one of `prefixes`: the facts that cost
         a pass over every agent are derived only for a policy that asks (a trace explains only those too)."""
-        return any(name.startswith(prefixes) for name in self._tested.get(event, ()))
+        asked = self._asked.get((event, prefixes))
+        if asked is None:
+            asked = self._asked[(event, prefixes)] = any(
+                name.startswith(prefixes) for name in self._tested.get(event, ()))
+        return asked
 
     def answering(self, event: str) -> list[Rule]:
         """The rules that answer `event`: the enabled rules of the policy, else the platform's built-in answer."""
