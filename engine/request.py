@@ -278,6 +278,22 @@ def first_duplicate(agents: tuple[Agent, ...]) -> str | None:
     return None
 
 
+def settle_all(items: tuple[T, ...], settle: Callable[[T], T | None]) -> tuple[T, ...] | None:
+    """Each item with its times settled by `settle` (within clock skew of `now` taken as `now`): the
+    same tuple when none moved, None when one lies beyond."""
+    settled = tuple(map(settle, items))
+    if any(item is None for item in settled):
+        return None
+    if all(after is before for after, before in zip(settled, items)):
+        return items
+    return settled  # type: ignore[return-value]  # no None left
+
+
+def checked_by_decoding(request: S) -> S:
+    """The `checked` of an event whose request msgspec checks all of."""
+    return request
+
+
 def within_skew(moment: datetime, now: datetime) -> datetime | None:
     """A past moment as the careful reader takes it: up to CLOCK_SKEW after `now` counts as `now`;
     None when it lies further ahead, which the careful reader refuses."""

@@ -9,7 +9,7 @@ import msgspec
 
 from ..facts import FactSpec, specs
 from ..model import STATUSES, Action, Group, PolicyDocument
-from ..request import Id, Moment, Reader, read_agent_event, read_typed
+from ..request import Id, Moment, Reader, checked_by_decoding, read_agent_event, read_typed
 from .base import Decision, FallThrough, Situation
 
 NAME = "agent_settings"
@@ -51,9 +51,7 @@ class AgentSettingsRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=Tr
 REQUEST = AgentSettingsRequest
 
 
-def checked(request: AgentSettingsRequest) -> AgentSettingsRequest:
-    """msgspec checks all of it."""
-    return request
+checked = checked_by_decoding
 
 
 def read_request(data: dict[str, Any]) -> AgentSettingsRequest:

@@ -30,7 +30,7 @@ from ..model import Action, Group, PolicyDocument
 from ..overflow import OverflowStep, reach, serves
 from ..request import (
     MAX_AGENTS, Agent, BaseConversation, Customer, Id, Moment, Priority, Reader, first_duplicate, read_agents,
-    read_conversation, read_customer, read_typed, within_skew,
+    read_conversation, read_customer, read_typed, settle_all, within_skew,
 )
 from ..shop_time import shop_local
 from ..skills import SkillRequirement, in_force, minimums, qualifies, skill_names
@@ -93,12 +93,10 @@ def checked(request: DequeueRequest) -> DequeueRequest | None:
     if first_duplicate(request.agents) is not None or \
             len({item.conversation.id for item in request.queue}) < len(request.queue):
         return None
-    queue = tuple(_settled(item, request.now) for item in request.queue)
-    if any(item is None for item in queue):
+    queue = settle_all(request.queue, lambda item: _settled(item, request.now))
+    if queue is None:
         return None
-    if all(settled is item for settled, item in zip(queue, request.queue)):
-        return request
-    return replace(request, queue=queue)
+    return request if queue is request.queue else replace(request, queue=queue)
 
 
 def _settled(item: Queued, now: datetime) -> Queued | None:

@@ -9,7 +9,7 @@ import msgspec
 
 from ..facts import FactSpec, specs
 from ..model import Action, Group, PolicyDocument
-from ..request import Id, Moment, Reader, read_agent_event, read_typed
+from ..request import Id, Moment, Reader, checked_by_decoding, read_agent_event, read_typed
 from .base import Decision, FallThrough, Situation
 
 NAME = "login"
@@ -44,9 +44,7 @@ class LoginRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_
 REQUEST = LoginRequest
 
 
-def checked(request: LoginRequest) -> LoginRequest:
-    """msgspec checks all of it."""
-    return request
+checked = checked_by_decoding
 
 
 def read_request(data: dict[str, Any]) -> LoginRequest:

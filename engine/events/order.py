@@ -12,7 +12,7 @@ from msgspec.structs import replace
 
 from ..facts import FactSpec, specs
 from ..model import Action, Group, PolicyDocument
-from ..request import Id, LastMessage, Moment, Reader, read_last_message, read_typed, within_skew
+from ..request import Id, LastMessage, Moment, Reader, read_last_message, read_typed, settle_all, within_skew
 from .base import Decision, FallThrough, Situation
 
 NAME = "order"
@@ -48,12 +48,10 @@ REQUEST = OrderRequest
 def checked(request: OrderRequest) -> OrderRequest | None:
     """What msgspec cannot check of a decoded request: no time in the future, none unanswered after
     its last message. None sends the request to the careful reader, which names the problem."""
-    conversations = tuple(_settled(item, request.now) for item in request.conversations)
-    if any(item is None for item in conversations):
+    conversations = settle_all(request.conversations, lambda item: _settled(item, request.now))
+    if conversations is None:
         return None
-    if all(settled is item for settled, item in zip(conversations, request.conversations)):
-        return request
-    return replace(request, conversations=conversations)
+    return request if conversations is request.conversations else replace(request, conversations=conversations)
 
 
 def _settled(item: OrderedConversation, now: datetime) -> OrderedConversation | None:
