@@ -13,7 +13,7 @@ import jinja2
 
 from fenliu.api import app, bodies, decision_log, endpoints, metrics
 from fenliu.engine import durable, eligibility, events, facts, jsonio, loader, memo, policy, schema_errors, yaml_source
-from fenliu.engine.events import route
+from fenliu.engine.events import EventKind, route
 
 from .stages import STAGES
 from .stats import Spread
@@ -22,7 +22,7 @@ from .where import nested, where_of
 FLAT_MIB = 2.0  # growth after warm-up that still counts as flat: allocator noise, not a leak
 
 STAGE_MEANING = {
-    "read": "checking the request and reading it into typed structs (`events/route.py:read_request`)",
+    "read": "checking the request and reading it into typed structs (`EventKind.read_request`)",
     "derive": "fact derivation: counters, last agent, main, groups (the rest of `events/route.py:situate`)",
     "post_build": "the facts the rules test, under their short keys (`CompiledEvent.post`)",
     "match": "which rules hold: the memo, durable_rules on a miss (`CompiledEvent.matching`)",
@@ -35,7 +35,7 @@ STAGE_MEANING = {
 FOLLOWED: dict[str, list[tuple[Callable[..., Any] | CodeType, str]]] = {
     "evaluate_50_agents": [
         (route.situate, "facts of a checked request"),
-        (route.read_request, "checking and reading"),
+        (EventKind.read_request, "checking and reading"),
         (eligibility.counts, "eligibility per agent, per counter set"),
         (facts.put_counters, "head counts"),
         (route.carry_out, "actions"),

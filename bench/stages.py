@@ -3,7 +3,7 @@
 This calls the steps `Policy.evaluate` is made of (`situate`, `post`, `matching`, `carry_out`,
 `envelope`), in the same order, with a clock read between them; the engine itself carries no
 timing code. Reading and deriving are one step (`situate`), so reading is timed alone by calling
-`events.route.read_request`, which `situate` starts with, and derivation is the rest. The decision
+`EventKind.read_request`, which `situate` starts with, and derivation is the rest. The decision
 reached here is checked against `Policy.evaluate`'s by the caller.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from time import perf_counter_ns
 
 from fenliu.engine import Policy
-from fenliu.engine.events import route
+from fenliu.engine.events import EVENTS
 
 from .floor import FloorDecision
 
@@ -44,7 +44,7 @@ def staged_route(policy: Policy, request: dict) -> tuple[FloorDecision, StageTim
     assert compiled is not None, f"{policy.name} has no route rules"
 
     t0 = perf_counter_ns()
-    route.read_request(request)
+    EVENTS["route"].read_request(request)
     t1 = perf_counter_ns()
     kind, situation = policy.situate(request)
     t2 = perf_counter_ns()

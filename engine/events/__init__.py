@@ -9,7 +9,8 @@ from typing import Any, Callable, Union
 import msgspec
 
 from ..facts import FactSpec
-from ..model import Group
+from ..model import Group, PolicyDocument
+from ..request import read_typed
 from . import agent_settings, close, dequeue, login, manual_assign, order, route, transfer
 from .base import Decision, FallThrough, Situation
 
@@ -21,18 +22,26 @@ class EventKind:
     facts: dict[str, FactSpec]
     fallback: dict[str, Any]
     fact_spec: Callable[[str, tuple[Group, ...]], FactSpec | None]
-    read: Callable[..., Situation]
     carry_out: Callable[..., Decision | FallThrough]
     # The request msgspec decodes straight from bytes, what msgspec cannot check of it (None: let the
-    # careful reader speak) and the facts of a checked one.
+    # careful reader speak), the reader that names every bad field, and the facts of a checked request.
     request: type
     checked: Callable[[Any], Any]
+    read_carefully: Callable[[dict[str, Any]], Any]
     situate: Callable[..., Situation]
 
     @classmethod
     def of(cls, module: ModuleType) -> "EventKind":
         return cls(module.NAME, module.ACTIONS, module.FACTS, module.FALLBACK, module.fact_spec,
-                   module.read, module.carry_out, module.REQUEST, module.checked, module.situate)
+                   module.carry_out, module.REQUEST, module.checked, module.read_carefully, module.situate)
+
+    def read_request(self, data: dict[str, Any]) -> Any:
+        """The request checked and typed; raises RequestError naming every bad field."""
+        return read_typed(data, self.request, self.checked, self.read_carefully)
+
+    def read(self, data: dict[str, Any], policy: PolicyDocument) -> Situation:
+        """The facts of a request that came as decoded JSON."""
+        return self.situate(self.read_request(data), policy)
 
 
 EVENTS: dict[str, EventKind] = {kind.name: kind for kind in map(EventKind.of, [

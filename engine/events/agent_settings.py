@@ -9,7 +9,7 @@ import msgspec
 
 from ..facts import FactSpec, specs
 from ..model import STATUSES, Action, Group, PolicyDocument
-from ..request import Id, Moment, Reader, checked_by_decoding, read_agent_event, read_typed
+from ..request import Id, Moment, Reader, checked_by_decoding, read_agent_event
 from .base import Decision, FallThrough, Situation
 
 NAME = "agent_settings"
@@ -54,10 +54,6 @@ REQUEST = AgentSettingsRequest
 checked = checked_by_decoding
 
 
-def read_request(data: dict[str, Any]) -> AgentSettingsRequest:
-    """The request checked and typed; raises RequestError naming every bad field."""
-    return read_typed(data, AgentSettingsRequest, checked, read_carefully)
-
 
 def read_carefully(data: dict[str, Any]) -> AgentSettingsRequest:
     reader = Reader()
@@ -70,9 +66,6 @@ def read_carefully(data: dict[str, Any]) -> AgentSettingsRequest:
     reader.raise_if_failed()
     return AgentSettingsRequest(now=now, agent=AskedSettings(id=agent_id, status=status, max_sessions=maximum))
 
-
-def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:
-    return situate(read_request(data), policy)
 
 
 def situate(request: AgentSettingsRequest, policy: PolicyDocument) -> Situation:

@@ -9,7 +9,7 @@ from msgspec.structs import replace
 
 from ..facts import FactSpec, specs
 from ..model import Action, Group, PolicyDocument
-from ..request import SENDERS, Id, LastMessage, Moment, Reader, read_last_message, read_typed, within_skew
+from ..request import SENDERS, Id, LastMessage, Moment, Reader, read_last_message, within_skew
 from .base import Decision, FallThrough, Situation
 
 NAME = "close"
@@ -52,10 +52,6 @@ def checked(request: CloseRequest) -> CloseRequest | None:
     return replace(request, conversation=replace(request.conversation, last_message=replace(last, at=at)))
 
 
-def read_request(data: dict[str, Any]) -> CloseRequest:
-    """The request checked and typed; raises RequestError naming every bad field."""
-    return read_typed(data, CloseRequest, checked, read_carefully)
-
 
 def read_carefully(data: dict[str, Any]) -> CloseRequest:
     reader = Reader()
@@ -70,9 +66,6 @@ def read_carefully(data: dict[str, Any]) -> CloseRequest:
     assert last is not None  # a missing `at` was named above
     return CloseRequest(now=now, manual=manual, conversation=ClosedConversation(id=conversation_id, last_message=last))
 
-
-def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:
-    return situate(read_request(data), policy)
 
 
 def situate(request: CloseRequest, policy: PolicyDocument) -> Situation:

@@ -30,7 +30,7 @@ from ..model import Action, Group, PolicyDocument
 from ..overflow import OverflowStep, reach, serves
 from ..request import (
     MAX_AGENTS, Agent, BaseConversation, Customer, Id, Moment, Priority, Reader, first_duplicate, read_agents,
-    read_conversation, read_customer, read_typed, settle_all, within_skew,
+    read_conversation, read_customer, settle_all, within_skew,
 )
 from ..shop_time import shop_local
 from ..skills import SkillRequirement, in_force, minimums, qualifies, skill_names
@@ -112,10 +112,6 @@ def _settled(item: Queued, now: datetime) -> Queued | None:
     return replace(item, enqueued_at=enqueued_at, customer=customer)
 
 
-def read_request(data: dict[str, Any]) -> DequeueRequest:
-    """The request checked and typed; raises RequestError naming every bad field."""
-    return read_typed(data, DequeueRequest, checked, read_carefully)
-
 
 def read_carefully(data: dict[str, Any]) -> DequeueRequest:
     reader = Reader()
@@ -133,9 +129,6 @@ def read_carefully(data: dict[str, Any]) -> DequeueRequest:
     reader.raise_if_failed()
     return DequeueRequest(now=now, agents=agents, queue=tuple(items))
 
-
-def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:
-    return situate(read_request(data), policy)
 
 
 def situate(request: DequeueRequest, policy: PolicyDocument) -> Situation:

@@ -9,7 +9,7 @@ import msgspec
 
 from ..facts import FactSpec, specs
 from ..model import Action, Group, PolicyDocument
-from ..request import Id, Moment, Reader, checked_by_decoding, read_agent_event, read_typed
+from ..request import Id, Moment, Reader, checked_by_decoding, read_agent_event
 from .base import Decision, FallThrough, Situation
 
 NAME = "login"
@@ -47,10 +47,6 @@ REQUEST = LoginRequest
 checked = checked_by_decoding
 
 
-def read_request(data: dict[str, Any]) -> LoginRequest:
-    """The request checked and typed; raises RequestError naming every bad field."""
-    return read_typed(data, LoginRequest, checked, read_carefully)
-
 
 def read_carefully(data: dict[str, Any]) -> LoginRequest:
     reader = Reader()
@@ -59,9 +55,6 @@ def read_carefully(data: dict[str, Any]) -> LoginRequest:
     reader.raise_if_failed()
     return LoginRequest(now=now, agent=LoggingIn(id=agent_id, last_status=last))
 
-
-def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:
-    return situate(read_request(data), policy)
 
 
 def situate(request: LoginRequest, policy: PolicyDocument) -> Situation:

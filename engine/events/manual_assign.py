@@ -9,7 +9,7 @@ import msgspec
 
 from ..facts import FactSpec, agent_specs, counter_specs, put_agent, put_counters, specs
 from ..model import Action, Group, PolicyDocument
-from ..request import MAX_AGENTS, Agent, Id, Moment, Reader, first_duplicate, read_agents, read_typed
+from ..request import MAX_AGENTS, Agent, Id, Moment, Reader, first_duplicate, read_agents
 from ..eligibility import Capacity
 from .base import Decision, FallThrough, Situation
 
@@ -56,10 +56,6 @@ def checked(request: ManualAssignRequest) -> ManualAssignRequest | None:
     return None if first_duplicate(request.agents) is not None else request
 
 
-def read_request(data: dict[str, Any]) -> ManualAssignRequest:
-    """The request checked and typed; raises RequestError naming every bad field."""
-    return read_typed(data, ManualAssignRequest, checked, read_carefully)
-
 
 def read_carefully(data: dict[str, Any]) -> ManualAssignRequest:
     reader = Reader()
@@ -78,9 +74,6 @@ def read_carefully(data: dict[str, Any]) -> ManualAssignRequest:
     return ManualAssignRequest(now=now, by=Assigner(role=role, id=by_id),
                                conversation=AssignedConversation(id=conversation_id), to_agent=chosen, agents=agents)
 
-
-def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:
-    return situate(read_request(data), policy)
 
 
 def situate(request: ManualAssignRequest, policy: PolicyDocument) -> Situation:

@@ -12,7 +12,7 @@ from msgspec.structs import replace
 
 from ..facts import FactSpec, specs
 from ..model import Action, Group, PolicyDocument
-from ..request import Id, LastMessage, Moment, Reader, read_last_message, read_typed, settle_all, within_skew
+from ..request import Id, LastMessage, Moment, Reader, read_last_message, settle_all, within_skew
 from .base import Decision, FallThrough, Situation
 
 NAME = "order"
@@ -67,10 +67,6 @@ def _settled(item: OrderedConversation, now: datetime) -> OrderedConversation | 
     return replace(item, last_message=replace(last, at=at), unanswered_since=since)
 
 
-def read_request(data: dict[str, Any]) -> OrderRequest:
-    """The request checked and typed; raises RequestError naming every bad field."""
-    return read_typed(data, OrderRequest, checked, read_carefully)
-
 
 def read_carefully(data: dict[str, Any]) -> OrderRequest:
     reader = Reader()
@@ -92,9 +88,6 @@ def read_carefully(data: dict[str, Any]) -> OrderRequest:
     reader.raise_if_failed()
     return OrderRequest(now=now, conversations=tuple(conversations))
 
-
-def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:
-    return situate(read_request(data), policy)
 
 
 def situate(request: OrderRequest, policy: PolicyDocument) -> Situation:

@@ -14,7 +14,7 @@ from ..model import Action, Group, PolicyDocument
 from ..overflow import reach, serves
 from ..request import (
     ENTRIES, MAX_AGENTS, Agent, Conversation, Customer, Moment, Reader, first_duplicate, read_agents,
-    read_customer, read_typed, read_waiting_conversation, within_skew,
+    read_customer, read_waiting_conversation, within_skew,
 )
 from ..shop_time import shop_local
 from ..skills import describe, in_force, minimums, qualifies, skill_names
@@ -87,10 +87,6 @@ def checked(request: RouteRequest) -> RouteRequest | None:
     return msgspec.structs.replace(request, customer=customer, conversation=conversation)
 
 
-def read_request(data: dict[str, Any]) -> RouteRequest:
-    """The request checked and typed; raises RequestError naming every bad field."""
-    return read_typed(data, RouteRequest, checked, read_carefully)
-
 
 def read_carefully(data: dict[str, Any]) -> RouteRequest:
     reader = Reader()
@@ -102,9 +98,6 @@ def read_carefully(data: dict[str, Any]) -> RouteRequest:
     reader.raise_if_failed()
     return RouteRequest(now=now, agents=agents, conversation=conversation, customer=customer)
 
-
-def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:
-    return situate(read_request(data), policy)
 
 
 def situate(request: RouteRequest, policy: PolicyDocument) -> Situation:

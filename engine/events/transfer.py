@@ -13,7 +13,6 @@ from ..facts import FactSpec, agent_specs, counter_specs, put_agent, put_counter
 from ..model import Action, Group, PolicyDocument
 from ..request import (
     MAX_AGENTS, Agent, BaseConversation, Id, Moment, Reader, first_duplicate, read_agents, read_conversation,
-    read_typed,
 )
 from ..eligibility import Capacity
 from .base import Decision, FallThrough, Situation
@@ -44,10 +43,6 @@ def checked(request: TransferRequest) -> TransferRequest | None:
     return None if first_duplicate(request.agents) is not None else request
 
 
-def read_request(data: dict[str, Any]) -> TransferRequest:
-    """The request checked and typed; raises RequestError naming every bad field."""
-    return read_typed(data, TransferRequest, checked, read_carefully)
-
 
 def read_carefully(data: dict[str, Any]) -> TransferRequest:
     reader = Reader()
@@ -59,9 +54,6 @@ def read_carefully(data: dict[str, Any]) -> TransferRequest:
     reader.raise_if_failed()
     return TransferRequest(now=now, from_agent=sender, agents=agents, conversation=conversation)
 
-
-def read(data: dict[str, Any], policy: PolicyDocument) -> Situation:
-    return situate(read_request(data), policy)
 
 
 def situate(request: TransferRequest, policy: PolicyDocument) -> Situation:
