@@ -243,6 +243,19 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
                     tuple(warnings))
 
 
+def skill_requirements(options: dict[str, Any], policy: PolicyDocument) -> list[SkillRequirement]:
+    """The skill requirements a dequeue action applies (issue 17): every group's and its own."""
+    return [*(group.require for group in policy.groups if group.require is not None),
+            *in_force(options.get("require"))]
+
+
+def widening_waits(options: dict[str, Any], policy: PolicyDocument) -> set[float]:
+    """The waits at which more agents may take a queued conversation under a dequeue action (issue 17):
+    an overflow step widens its pool, a relax step lowers the skills it needs."""
+    return ({step.after_seconds for step in options.get("overflow", ())}
+            | {step.after_seconds for requirement in skill_requirements(options, policy) for step in requirement.relax})
+
+
 class _Takers:
     """Who may take a queued conversation: it depends only on its queue, whether it is an offline
     message and which overflow and relax steps its wait has passed, so it is worked out once per such
@@ -257,9 +270,7 @@ class _Takers:
         self.rule_requires: SkillRequirement | None = action.options.get("require")
         # Issue 17: the skills a group's queue asks for, whoever takes it (offline messages belong to no group).
         self.required = {group.name: group.require for group in policy.groups if group.require is not None}
-        requirements = [*self.required.values(), *in_force(self.rule_requires)]
-        self.thresholds = sorted({step.after_seconds for step in self.steps}
-                                 | {step.after_seconds for requirement in requirements for step in requirement.relax})
+        self.thresholds = sorted(widening_waits(action.options, policy))
         self.kinds: dict[tuple[str, bool, int], tuple[list[str], Callable[[Agent], tuple[Any, ...]]]] = {}
 
     def of(self, item: Queued, waited: float) -> tuple[list[str], Callable[[Agent], tuple[Any, ...]]]:

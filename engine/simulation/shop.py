@@ -45,13 +45,15 @@ from typing import Any, Literal
 from ..events import typed_kind
 from ..events.agent_settings import AgentSettingsRequest, AskedSettings
 from ..events.close import ClosedConversation, CloseRequest
-from ..events.dequeue import MAX_QUEUE, DequeueRequest, Queued, QueuedConversation
+from ..events.dequeue import (
+    MAX_QUEUE, DequeueRequest, Queued, QueuedConversation, skill_requirements, widening_waits,
+)
 from ..events.login import LoggingIn, LoginRequest
 from ..events.route import RouteRequest
 from ..events.transfer import TransferRequest
 from ..policy import Envelope, Policy
-from ..skills import SkillRequirement, qualifies
 from ..request import Agent, BaseConversation, Conversation, Customer, LastContact, LastMessage
+from ..skills import SkillRequirement, qualifies
 from .agents import Behaviour, Luck
 from .errors import SimulationTimeout
 from .roster import Change, Roster, Setting, timeline
@@ -169,16 +171,13 @@ class Shop:
         self.round_robin = any(rule.then.strategy == "round_robin" for rule in policy.document.rules)
         self.grouped = bool(policy.document.groups)
         self.logins = bool(policy.document.rules_for("login"))
-        dequeue_options = [rule.then.options for rule in policy.document.rules_for("dequeue")]
+        dequeue_options = [rule.then.options for rule in policy.document.answering("dequeue")]
         # issue 17: the waits at which an overflow step widens a queue or a relax step lowers the skills it
         # needs, and whether rules may pass older ones over (by priority, or for want of a skill)
-        requirements = [group.require for group in policy.document.groups if group.require is not None] + [
-            options["require"] for options in dequeue_options if options.get("require") is not None]
-        self.widen_after = sorted({step.after_seconds for options in dequeue_options
-                                   for step in options.get("overflow", ())}
-                                  | {step.after_seconds for requirement in requirements for step in requirement.relax})
-        self.whole_queue = bool(self.widen_after or requirements) or any(options.get("order") == "priority"
-                                                                         for options in dequeue_options)
+        document = policy.document
+        self.widen_after = sorted(set().union(*(widening_waits(options, document) for options in dequeue_options)))
+        self.whole_queue = any(options.get("order") == "priority" or options.get("overflow")
+                               or skill_requirements(options, document) for options in dequeue_options)
         self.behaviour = behaviour
         self.deadline, self.progress = deadline, progress
 
