@@ -23,18 +23,14 @@ sys.path.insert(0, str(ROOT))
 
 from fenliu.engine.simulation import SimulationOptions  # noqa: E402
 from fenliu.engine.simulation.batch import Shop, run_tasks, tasks_for  # noqa: E402
-from fenliu.engine.simulation.generator import TeamSpec, TrafficSpec, generate_roster, generate_trace  # noqa: E402
+from fenliu.engine.simulation.generator import TeamSpec, TrafficSpec, write_day  # noqa: E402
 
 
 def write_shops(folder: Path, shops: int, conversations: int, agents: int) -> list[Shop]:
     found = []
     for n in range(shops):
-        roster = generate_roster(TeamSpec(agents=agents, seed=n + 1))
-        lines = generate_trace(TrafficSpec(conversations=conversations, seed=n + 1),
-                               tuple(agent["id"] for agent in roster["agents"]))
         trace, team = folder / f"shop{n:03d}.jsonl", folder / f"shop{n:03d}.roster.json"
-        trace.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
-        team.write_text(json.dumps(roster), encoding="utf-8")
+        write_day(TrafficSpec(conversations=conversations, seed=n + 1), TeamSpec(agents=agents, seed=n + 1), trace, team)
         found.append(Shop(f"shop{n:03d}", str(trace), str(team)))
     return found
 

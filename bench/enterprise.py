@@ -7,8 +7,6 @@ flat is microseconds per queued conversation.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import random
 import statistics
 from datetime import timedelta
@@ -16,6 +14,7 @@ from pathlib import Path
 
 from fenliu.engine import load_policy
 
+from .script import arguments, write_results
 from .inprocess import time_each
 from .requests_gen import NOW, _iso, generate
 from .stats import Spread
@@ -40,11 +39,7 @@ def dequeue_request(length: int, seed: int = 1) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the default request counts")
-    args = parser.parse_args()
+    args = arguments(__doc__, repeats=5, scale=1.0)
     policy = load_policy(ROOT / "rules" / "enterprise.yaml")
     routes = generate(AGENTS, max(50, int(500 * args.scale))).requests
     time_each(policy.evaluate, routes[:50])
@@ -59,8 +54,7 @@ def main() -> None:
     policy.close()
     results = {"agents": AGENTS, "repeats": args.repeats, "route_requests": len(routes),
                "route_median_us": Spread.of(route_medians).as_dict(), "dequeue": dequeue}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=1))
+    write_results(args.out, results)
     print(f"route {Spread.of(route_medians).show()} µs; dequeue per queued conversation: " + ", ".join(
         f"{length}: {Spread(**data['per_conversation_us']).show(2)} µs" for length, data in dequeue.items()))
 

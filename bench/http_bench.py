@@ -7,7 +7,6 @@ shared machine is doing falls on both; each ratio compares two runs of the same 
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import signal
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from .script import arguments, write_results
 from .loadgen import LOOPBACK, encode_post, run_load
 from .requests_gen import generate
 from .stats import Spread
@@ -124,16 +124,11 @@ def measure(kind: str, repeats: int, seconds: float, connections: int, results_d
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--connections", type=int, default=8)
-    args = parser.parse_args()
+    args = arguments(__doc__, repeats=3, seconds=5.0, connections=8)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     results = {kind: measure(kind, args.repeats, args.seconds, args.connections, args.out.parent)
                for kind in ("single", "batch")}
-    args.out.write_text(json.dumps(results, indent=1))
+    write_results(args.out, results)
     for kind, summary in results.items():
         servers_line = ", ".join(f"{name} {Spread(**s['decisions_per_s']).show(0)} decisions/s"
                                  for name, s in summary["servers"].items())

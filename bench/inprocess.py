@@ -8,7 +8,6 @@ gives the median of those over repeats with their spread.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Callable
 from fenliu.engine import load_policy
 from fenliu.engine.simulation.kpis import percentile
 
+from .script import arguments, write_results
 from . import floor
 from .agreement import Disagreement, assert_agree
 from .floor import FloorDecision
@@ -105,14 +105,9 @@ def bench_size(agents: int, repeats: int, scale: float) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the default request counts")
-    args = parser.parse_args()
+    args = arguments(__doc__, repeats=7, scale=1.0)
     results = [bench_size(agents, args.repeats, args.scale) for agents in AGENT_COUNTS]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"sizes": results}, indent=1))
+    write_results(args.out, {"sizes": results})
     for size in results:
         line = ", ".join(f"{name} {Spread(**s).show()} µs" for name, s in size["median_us"].items())
         print(f"{size['agents']} agents: {line}")

@@ -7,7 +7,6 @@ installed with npm into `bench/results/node` (ignored by git) on first use.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import statistics
@@ -18,6 +17,7 @@ from pathlib import Path
 from fenliu.engine import load_policy
 from fenliu.engine.simulation.kpis import percentile
 
+from .script import arguments, write_results
 from . import floor
 from .agreement import Disagreement
 from .floor import FloorDecision
@@ -74,19 +74,14 @@ def bench_size(agents: int, repeats: int, scale: float) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--scale", type=float, default=1.0)
-    args = parser.parse_args()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args = arguments(__doc__, repeats=7, scale=1.0)
     if not node_available():
-        args.out.write_text(json.dumps({"skipped": "node or npm not found"}))
+        write_results(args.out, {"skipped": "node or npm not found"})
         print("json-rules-engine: skipped, node or npm not found")
         return
     ensure_installed()
     sizes = [bench_size(agents, args.repeats, args.scale) for agents in AGENT_COUNTS]
-    args.out.write_text(json.dumps({"package": PACKAGE, "sizes": sizes}, indent=1))
+    write_results(args.out, {"package": PACKAGE, "sizes": sizes})
     for size in sizes:
         print(f"{size['agents']} agents: json-rules-engine {Spread(**size['median_us']).show()} µs, "
               f"{Spread(**size['ratio_to_floor']).show_range()} × floor")

@@ -7,13 +7,12 @@ first tenth) does not keep growing.
 """
 from __future__ import annotations
 
-import argparse
-import json
 from pathlib import Path
 from time import perf_counter
 
 from fenliu.engine import load_policy
 
+from .script import arguments, write_results
 from .requests_gen import generate
 from .rss import rss_mib
 
@@ -21,13 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--decisions", type=int, default=1_000_000)
-    parser.add_argument("--agents", type=int, default=10)
-    parser.add_argument("--max-seconds", type=float, default=110.0)
-    parser.add_argument("--every", type=int, default=10_000)
-    args = parser.parse_args()
+    args = arguments(__doc__, decisions=1_000_000, agents=10, max_seconds=110.0, every=10_000)
     policy = load_policy(ROOT / "rules" / "kuaishou.yaml")
     requests = generate(args.agents, 1000, seed=17).requests
     curve = [(0, rss_mib())]
@@ -47,8 +40,7 @@ def main() -> None:
     result = {"target": args.decisions, "decisions": done, "agents": args.agents, "seconds": seconds,
               "capped": done < args.decisions, "rss_curve": curve, "rss_after_warmup_mib": warm[1],
               "rss_end_mib": curve[-1][1], "growth_after_warmup_mib": curve[-1][1] - warm[1]}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1))
+    write_results(args.out, result)
     print(f"{done:,} decisions in {seconds:.0f} s: RSS {warm[1]:.1f} MiB after warm-up, {curve[-1][1]:.1f} MiB at the end")
 
 

@@ -9,7 +9,6 @@ time (with everything it calls), as shares of the profiled total.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
 from collections import defaultdict
@@ -21,6 +20,7 @@ from pyinstrument import Profiler
 
 from fenliu.engine import load_policy
 
+from .script import arguments, write_results
 from .policy_gen import write_policy
 from .requests_gen import generate
 from .where import where
@@ -118,9 +118,7 @@ def reload_workload(directory: Path) -> Callable[[], None]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args()
+    args = arguments(__doc__)
     with tempfile.TemporaryDirectory(prefix="fenliu-bench-") as directory:
         results = {
             "evaluate_50_agents": profile(evaluate_workload()),
@@ -128,8 +126,7 @@ def main() -> None:
             "http_app_batch_100": profile(http_workload(batch=100)),
             "reload_200_rules": profile(reload_workload(Path(directory))),
         }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=1))
+    write_results(args.out, results)
     for name, summary in results.items():
         print(f"{name}: {summary['seconds']:.2f} s profiled")
         for spot in summary["self"][:6]:

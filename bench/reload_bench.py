@@ -7,8 +7,6 @@ replaces. Each stage is timed on its own; their sum is the reload.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import tempfile
 from pathlib import Path
 from time import perf_counter
@@ -16,6 +14,7 @@ from time import perf_counter
 from fenliu.engine import Policy, load_policy
 from fenliu.engine.loader import parse_policy
 
+from .script import arguments, write_results
 from .policy_gen import write_policy
 from .rss import rss_mib
 from .stats import Spread
@@ -54,11 +53,7 @@ def reload_memory(path: Path, reloads: int, every: int) -> list[tuple[int, float
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--repeats", type=int, default=11)
-    parser.add_argument("--reloads", type=int, default=1000)
-    args = parser.parse_args()
+    args = arguments(__doc__, repeats=11, reloads=1000)
     timings = {}
     with tempfile.TemporaryDirectory(prefix="fenliu-bench-") as directory:
         for count in RULE_COUNTS:
@@ -71,9 +66,8 @@ def main() -> None:
     timings[f"shipped kuaishou ({shipped_rules} rules)"] = time_reloads(shipped, args.repeats)
     curve = reload_memory(shipped, args.reloads, every=10)
     print(f"RSS over {args.reloads} reloads: {curve[1][1]:.1f} → {curve[-1][1]:.1f} MiB")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"repeats": args.repeats, "timings_ms": timings,
-                                    "reloads": args.reloads, "rss_curve": curve}, indent=1))
+    write_results(args.out, {"repeats": args.repeats, "timings_ms": timings, "reloads": args.reloads,
+                             "rss_curve": curve})
 
 
 if __name__ == "__main__":

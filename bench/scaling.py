@@ -8,8 +8,6 @@ all sizes and, for agents, over the upper sizes alone.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import statistics
 import tempfile
@@ -17,6 +15,7 @@ from pathlib import Path
 
 from fenliu.engine import load_policy
 
+from .script import arguments, write_results
 from . import floor
 from .agreement import assert_agree
 from .inprocess import time_each
@@ -87,16 +86,10 @@ def by_rules(repeats: int, request_count: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--agent-budget", type=int, default=25_000, help="requests × agents per size")
-    parser.add_argument("--rule-requests", type=int, default=200)
-    args = parser.parse_args()
+    args = arguments(__doc__, repeats=3, agent_budget=25_000, rule_requests=200)
     results = {"repeats": args.repeats, "agents": by_agents(args.repeats, args.agent_budget),
                "rules": by_rules(args.repeats, args.rule_requests)}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=1))
+    write_results(args.out, results)
 
 
 if __name__ == "__main__":

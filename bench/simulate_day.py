@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from fenliu.engine import load_policy  # noqa: E402
 from fenliu.engine.simulation import SimulationOptions, read_roster, read_trace, run_simulation  # noqa: E402
-from fenliu.engine.simulation.generator import TeamSpec, TrafficSpec, generate_roster, generate_trace  # noqa: E402
+from fenliu.engine.simulation.generator import TeamSpec, TrafficSpec, write_day  # noqa: E402
 
 
 def main() -> None:
@@ -42,12 +42,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         trace_path, roster_path = Path(folder) / "day.jsonl", Path(folder) / "roster.json"
         started = time.perf_counter()
-        roster = generate_roster(TeamSpec(agents=args.agents, seed=args.seed))
-        lines = generate_trace(TrafficSpec(conversations=args.conversations, seed=args.seed),
-                               tuple(agent["id"] for agent in roster["agents"]))
+        write_day(TrafficSpec(conversations=args.conversations, seed=args.seed),
+                  TeamSpec(agents=args.agents, seed=args.seed), trace_path, roster_path)
         generated = time.perf_counter() - started
-        trace_path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
-        roster_path.write_text(json.dumps(roster), encoding="utf-8")
 
         started = time.perf_counter()
         arrivals, team = read_trace(trace_path), read_roster(roster_path)
@@ -83,10 +80,10 @@ def main() -> None:
     (out / "simulate_day.json").write_text(json.dumps(figures, indent=1) + "\n", encoding="utf-8")
     print(f"| {args.conversations:,} conversations, {args.agents} agents | |")
     print("|---|---|")
-    print(f"| generate the day | {generated:.1f} s |")
+    print(f"| generate and write the day | {generated:.1f} s |")
     print(f"| read and check the trace and roster | {read:.1f} s |")
     print(f"| one policy (`{Path(args.policy).stem}`), in process | {wall:.1f} s wall, {cpu:.1f} s CPU |")
-    print(f"| decisions through `Policy.evaluate` | {decisions:,} ({decisions / wall:,.0f}/s) |")
+    print(f"| decisions through `Policy.decide` | {decisions:,} ({decisions / wall:,.0f}/s) |")
     print(f"| `fenliu simulate` with two policies, 2 workers | {two:.1f} s wall, {two_cpu:.1f} s CPU in all |")
     print(f"| load average while measuring | {', '.join(f'{x:.1f}' for x in os.getloadavg())} |")
 

@@ -19,7 +19,7 @@ from .model import (
     Action, AllOf, AnyOf, CapacityParams, Compare, Condition, Group, Not, Params, PolicyDocument, Rule, Where,
 )
 from .overflow import SHOP, OverflowStep
-from .profiles import BUILTIN_PREFIX, PlatformProfile, platform_names, profile
+from .profiles import BUILTIN_PREFIX, PlatformProfile, profile
 from .schema_errors import schema_problems
 from .skills import MAX_LEVEL, MIN_LEVEL, RELAX_KEYS, RelaxStep, SkillRequirement
 from .shop_time import shop_timezone

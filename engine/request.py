@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Callable, Literal, TypeVar
+from typing import Annotated, Any, Callable, Literal, Protocol, TypeVar
 
 import msgspec
 
@@ -292,6 +292,20 @@ def settle_all(items: tuple[T, ...], settle: Callable[[T], T | None]) -> tuple[T
 def checked_by_decoding(request: S) -> S:
     """The `checked` of an event whose request msgspec checks all of."""
     return request
+
+
+class _WithAgents(Protocol):
+    @property
+    def agents(self) -> tuple[Agent, ...]: ...
+
+
+A = TypeVar("A", bound=_WithAgents)
+
+
+def checked_agents_unique(request: A) -> A | None:
+    """The `checked` of an event whose only rule msgspec cannot check is that agent ids are unique.
+    None sends the request to the careful reader, which names the duplicate."""
+    return None if first_duplicate(request.agents) is not None else request
 
 
 def within_skew(moment: datetime, now: datetime) -> datetime | None:

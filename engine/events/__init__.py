@@ -21,7 +21,8 @@ class EventKind:
     actions: tuple[str, ...]
     facts: dict[str, FactSpec]
     fallback: dict[str, Any]
-    fact_spec: Callable[[str, tuple[Group, ...]], FactSpec | None]
+    # Facts whose names come from the policy (a group's head counts), beside the fixed `facts`.
+    policy_facts: Callable[[str, tuple[Group, ...]], FactSpec | None] | None
     carry_out: Callable[..., Decision | FallThrough]
     # The request msgspec decodes straight from bytes, what msgspec cannot check of it (None: let the
     # careful reader speak), the reader that names every bad field, and the facts of a checked request.
@@ -32,8 +33,14 @@ class EventKind:
 
     @classmethod
     def of(cls, module: ModuleType) -> "EventKind":
-        return cls(module.NAME, module.ACTIONS, module.FACTS, module.FALLBACK, module.fact_spec,
+        return cls(module.NAME, module.ACTIONS, module.FACTS, module.FALLBACK, getattr(module, "POLICY_FACTS", None),
                    module.carry_out, module.REQUEST, module.checked, module.read_carefully, module.situate)
+
+    def fact_spec(self, name: str, policy_groups: tuple[Group, ...]) -> FactSpec | None:
+        found = self.facts.get(name)
+        if found is None and self.policy_facts is not None:
+            return self.policy_facts(name, policy_groups)
+        return found
 
     def read_request(self, data: dict[str, Any]) -> Any:
         """The request checked and typed; raises RequestError naming every bad field."""

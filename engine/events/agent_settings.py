@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from ..facts import FactSpec, specs
-from ..model import STATUSES, Action, Group, PolicyDocument
+from ..model import STATUSES, Action, PolicyDocument
 from ..request import Id, Moment, Reader, checked_by_decoding, read_agent_event
 from .base import Decision, FallThrough, Situation
 
@@ -29,10 +29,6 @@ WARNINGS = {
     "unlimited_offline": "{agent} goes offline with unlimited capacity: on return the whole offline backlog floods "
                          "into it and wrecks its 3-minute reply rate; set a maximum first",
 }
-
-
-def fact_spec(name: str, policy_groups: tuple[Group, ...]) -> FactSpec | None:
-    return FACTS.get(name)
 
 
 class AskedSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

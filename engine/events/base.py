@@ -1,11 +1,8 @@
-"""What every event supplies to the engine: its request reader, its facts and how it carries out actions."""
+"""What an event's actions work from and give back: the situation of a request, a decision or a fall-through."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
-
-from ..facts import FactSpec
-from ..model import Action, Group, PolicyDocument
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -31,15 +28,3 @@ class Situation:
     facts: dict[str, Any]
     extra: dict[str, Any] = field(default_factory=dict)
 
-
-class Event(Protocol):
-    name: str
-    actions: tuple[str, ...]
-    facts: dict[str, FactSpec]
-    fallback: dict[str, Any]
-
-    def fact_spec(self, name: str, policy_groups: tuple[Group, ...]) -> FactSpec | None: ...
-
-    def read(self, data: dict[str, Any], policy: PolicyDocument) -> Situation: ...
-
-    def carry_out(self, action: Action, situation: Situation, policy: PolicyDocument) -> Decision | FallThrough: ...

@@ -8,7 +8,7 @@ import msgspec
 from msgspec.structs import replace
 
 from ..facts import FactSpec, specs
-from ..model import Action, Group, PolicyDocument
+from ..model import Action, PolicyDocument
 from ..request import SENDERS, Id, LastMessage, Moment, Reader, read_last_message, within_skew
 from .base import Decision, FallThrough, Situation
 
@@ -34,10 +34,6 @@ class CloseRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_
 
 
 REQUEST = CloseRequest
-
-
-def fact_spec(name: str, policy_groups: tuple[Group, ...]) -> FactSpec | None:
-    return FACTS.get(name)
 
 
 def checked(request: CloseRequest) -> CloseRequest | None:

@@ -26,7 +26,7 @@ from msgspec.structs import replace
 
 from ..facts import FactSpec, counter_names, counter_specs, put_counters, specs
 from ..eligibility import Capacity, ranking
-from ..model import Action, Group, PolicyDocument
+from ..model import Action, PolicyDocument
 from ..overflow import OverflowStep, reach, serves
 from ..request import (
     MAX_AGENTS, Agent, BaseConversation, Customer, Id, Moment, Priority, Reader, first_duplicate, read_agents,
@@ -81,10 +81,6 @@ class DequeueRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True, ta
 
 
 REQUEST = DequeueRequest
-
-
-def fact_spec(name: str, policy_groups: tuple[Group, ...]) -> FactSpec | None:
-    return FACTS.get(name)
 
 
 def checked(request: DequeueRequest) -> DequeueRequest | None:

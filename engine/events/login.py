@@ -8,7 +8,7 @@ from typing import Any, Literal
 import msgspec
 
 from ..facts import FactSpec, specs
-from ..model import Action, Group, PolicyDocument
+from ..model import Action, PolicyDocument
 from ..request import Id, Moment, Reader, checked_by_decoding, read_agent_event
 from .base import Decision, FallThrough, Situation
 
@@ -23,10 +23,6 @@ FACTS: dict[str, FactSpec] = specs(
      LOGGED_IN_STATUSES),
 )
 FALLBACK = {"action": "set_status", "agent_id": None, "status": None}
-
-
-def fact_spec(name: str, policy_groups: tuple[Group, ...]) -> FactSpec | None:
-    return FACTS.get(name)
 
 
 class LoggingIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from ..facts import FactSpec, agent_specs, counter_specs, put_agent, put_counters, specs
-from ..model import Action, Group, PolicyDocument
-from ..request import MAX_AGENTS, Agent, Id, Moment, Reader, first_duplicate, read_agents
+from ..model import Action, PolicyDocument
+from ..request import MAX_AGENTS, Agent, Id, Moment, Reader, checked_agents_unique, read_agents
 from ..eligibility import Capacity
 from .base import Decision, FallThrough, Situation
 
@@ -22,10 +22,6 @@ FACTS: dict[str, FactSpec] = {
     **counter_specs("shop", "whole shop"),
 }
 FALLBACK = {"action": "deny", "agent_id": None, "conversation_id": None}
-
-
-def fact_spec(name: str, policy_groups: tuple[Group, ...]) -> FactSpec | None:
-    return FACTS.get(name)
 
 
 class Assigner(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -50,11 +46,7 @@ class ManualAssignRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=Tru
 REQUEST = ManualAssignRequest
 
 
-def checked(request: ManualAssignRequest) -> ManualAssignRequest | None:
-    """What msgspec cannot check of a decoded request: agent ids unique. None sends the request to
-    the careful reader, which names the duplicate."""
-    return None if first_duplicate(request.agents) is not None else request
-
+checked = checked_agents_unique
 
 
 def read_carefully(data: dict[str, Any]) -> ManualAssignRequest:

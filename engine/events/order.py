@@ -11,7 +11,7 @@ import msgspec
 from msgspec.structs import replace
 
 from ..facts import FactSpec, specs
-from ..model import Action, Group, PolicyDocument
+from ..model import Action, PolicyDocument
 from ..request import Id, LastMessage, Moment, Reader, read_last_message, settle_all, within_skew
 from .base import Decision, FallThrough, Situation
 
@@ -23,10 +23,6 @@ FACTS: dict[str, FactSpec] = specs(
     ("conversations.unanswered", "number", "conversations whose last message is the buyer's"),
 )
 FALLBACK = {"action": "ordered", "order": []}
-
-
-def fact_spec(name: str, policy_groups: tuple[Group, ...]) -> FactSpec | None:
-    return FACTS.get(name)
 
 
 class OrderedConversation(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

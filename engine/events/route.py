@@ -51,9 +51,8 @@ FACTS: dict[str, FactSpec] = {
     **counter_specs("group", "the conversation's group"),
 }
 
-
-def fact_spec(name: str, policy_groups: tuple[Group, ...]) -> FactSpec | None:
-    return FACTS.get(name) or group_fact_spec(name, policy_groups)
+# A group's head counts, `groups.<group>.<counter>`: facts named by the policy's groups (B9).
+POLICY_FACTS = group_fact_spec
 
 
 class RouteRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="event", tag=NAME):

@@ -10,9 +10,9 @@ from typing import Annotated, Any
 import msgspec
 
 from ..facts import FactSpec, agent_specs, counter_specs, put_agent, put_counters
-from ..model import Action, Group, PolicyDocument
+from ..model import Action, PolicyDocument
 from ..request import (
-    MAX_AGENTS, Agent, BaseConversation, Id, Moment, Reader, first_duplicate, read_agents, read_conversation,
+    MAX_AGENTS, Agent, BaseConversation, Id, Moment, Reader, checked_agents_unique, read_agents, read_conversation,
 )
 from ..eligibility import Capacity
 from .base import Decision, FallThrough, Situation
@@ -21,10 +21,6 @@ NAME = "transfer"
 ACTIONS = ("candidates",)
 FACTS: dict[str, FactSpec] = {**agent_specs("from_agent", "the agent handing over"), **counter_specs("shop", "whole shop")}
 FALLBACK = {"action": "candidates", "candidates": [], "transferred": False}
-
-
-def fact_spec(name: str, policy_groups: tuple[Group, ...]) -> FactSpec | None:
-    return FACTS.get(name)
 
 
 class TransferRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="event", tag=NAME):
@@ -37,11 +33,7 @@ class TransferRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True, t
 REQUEST = TransferRequest
 
 
-def checked(request: TransferRequest) -> TransferRequest | None:
-    """What msgspec cannot check of a decoded request: agent ids unique. None sends the request to
-    the careful reader, which names the duplicate."""
-    return None if first_duplicate(request.agents) is not None else request
-
+checked = checked_agents_unique
 
 
 def read_carefully(data: dict[str, Any]) -> TransferRequest:

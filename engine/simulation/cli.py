@@ -19,7 +19,7 @@ from ..errors import FenliuError
 from ..policy import load_policy
 from .advise import advise
 from .batch import batch_report, read_shops, render_batch, run_tasks, tasks_for
-from .generator import TeamSpec, TrafficSpec, generate_roster, generate_trace
+from .generator import TeamSpec, TrafficSpec, write_day
 from .kpis import HEALTHY
 from .report_html import render_html
 from .roster import Roster, read_roster
@@ -292,13 +292,8 @@ def generate_command(trace_path: str, roster_path: str, conversations: int, agen
     try:
         traffic = TrafficSpec(conversations=conversations, date=date, timezone=timezone,
                               returning_share=returning_share, seed=seed)
-        team = generate_roster(TeamSpec(agents=agents, timezone=timezone, seed=seed))
-        lines = generate_trace(traffic, tuple(agent["id"] for agent in team["agents"]))
+        written = write_day(traffic, TeamSpec(agents=agents, timezone=timezone, seed=seed), trace_path, roster_path)
     except ValueError as error:
         raise click.ClickException(f"--date/--timezone: {error}") from None
-    with open(trace_path, "w", encoding="utf-8") as out:
-        for line in lines:
-            out.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
-    Path(roster_path).write_text(json.dumps(team, indent=1) + "\n", encoding="utf-8")
-    click.echo(f"wrote {trace_path} ({len(lines)} conversations) and {roster_path} ({agents} agents)")
+    click.echo(f"wrote {trace_path} ({written} conversations) and {roster_path} ({agents} agents)")
 

@@ -12,11 +12,13 @@ Seeded and reproducible: the same spec gives the same lines, byte for byte.
 """
 from __future__ import annotations
 
+import json
 import math
 import random
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -137,6 +139,18 @@ def generate_trace(spec: TrafficSpec, agent_ids: tuple[str, ...] = ()) -> list[d
         earlier.append((at, line["customer"]))
         lines.append(line)
     return lines
+
+
+def write_day(traffic: TrafficSpec, team: TeamSpec, trace_path: str | Path, roster_path: str | Path) -> int:
+    """Generate a day and its team and write them as `fenliu simulate` reads them: the trace as JSON
+    Lines, the roster as JSON. Returns how many conversations the day has."""
+    roster = generate_roster(team)
+    lines = generate_trace(traffic, tuple(agent["id"] for agent in roster["agents"]))
+    with open(trace_path, "w", encoding="utf-8") as out:
+        for line in lines:
+            out.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+    Path(roster_path).write_text(json.dumps(roster, indent=1) + "\n", encoding="utf-8")
+    return len(lines)
 
 
 def _returning(rng: random.Random, spec: TrafficSpec, at: float, midnight: datetime,
