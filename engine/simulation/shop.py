@@ -464,25 +464,24 @@ class Shop:
         return CloseRequest(now=self._moment(self.now), manual=manual,
                             conversation=ClosedConversation(id=conversation.arrival.conversation, last_message=last))
 
+    def _try_close(self, index: int, manual: bool) -> str:
+        """Ask the policy to close the conversation, and close it if it says so; the action it took."""
+        action: str = self._decide(self._close_request(self.conversations[index], manual))["action"]
+        if action == "close":
+            self._close(index, "manual" if manual else "auto")
+        return action
+
     def _on_close_attempt(self, index: int, replies: int) -> None:
         """ESC a wrap-up time after a reply; refused when the buyer has written since (B17)."""
         conversation = self.conversations[index]
-        if conversation.state != "open" or replies != conversation.replies:
-            return
-        action = self._decide(self._close_request(conversation, True))["action"]
-        if action == "close":
-            self._close(index, "manual")
-        elif action == "refuse":
+        if conversation.state == "open" and replies == conversation.replies and self._try_close(index, True) == "refuse":
             self.refused += 1
 
     def _on_auto_close(self, index: int, messages: int) -> None:
         conversation = self.conversations[index]
         if conversation.state != "open" or messages != conversation.messages:
             return
-        action = self._decide(self._close_request(conversation, False))["action"]
-        if action == "close":
-            self._close(index, "auto")
-        elif self.now - conversation.last_at < AUTO_CLOSE_GIVE_UP:
+        if self._try_close(index, False) != "close" and self.now - conversation.last_at < AUTO_CLOSE_GIVE_UP:
             self._push(self.now + AUTO_CLOSE_RECHECK, AUTO_CLOSE, index, messages)
 
     def _on_give_up(self, index: int, _: int) -> None:
