@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 from .request import ROUTABLE, Agent
 from .skills import proficiency
@@ -23,8 +23,14 @@ class Capacity:
         return self.unlimited_as if agent.max_sessions is None else agent.max_sessions
 
     def saturation(self, agent: Agent) -> float:
-        maximum = self.unlimited_as if agent.max_sessions is None else agent.max_sessions
-        return agent.active / maximum if maximum > 0 else 1.0
+        return self.saturations((agent,))[0]
+
+    def saturations(self, agents: Sequence[Agent]) -> list[float]:
+        """Each agent's active conversations over its maximum; 1.0 when its maximum is 0. Written
+        out in one comprehension: ranking takes it over every eligible agent of a decision."""
+        unlimited = self.unlimited_as
+        return [agent.active / maximum if (maximum := unlimited if agent.max_sessions is None else agent.max_sessions) > 0
+                else 1.0 for agent in agents]
 
     def at_capacity(self, agent: Agent) -> bool:
         return agent.max_sessions is not None and agent.active >= agent.max_sessions
@@ -64,8 +70,27 @@ def ranking(strategy: str, capacity: Capacity, skills: tuple[str, ...] = ()) -> 
     return lambda agent: (capacity.saturation(agent), agent.active, agent.id)
 
 
-def choose(agents: Iterable[Agent], strategy: str, capacity: Capacity, skills: tuple[str, ...] = ()) -> Agent | None:
-    return min(agents, key=ranking(strategy, capacity, skills), default=None)
+def choose(agents: Sequence[Agent], strategy: str, capacity: Capacity, skills: tuple[str, ...] = ()) -> Agent | None:
+    """The first agent by `ranking`. Its first component alone nearly always decides, so that is
+    worked out for every agent in one pass, and the whole key only for the agents tied on it."""
+    if not agents:
+        return None
+    firsts = _first_components(strategy, agents, capacity, skills)
+    best = min(firsts)
+    if firsts.count(best) == 1:
+        return agents[firsts.index(best)]
+    return min((agent for agent, first in zip(agents, firsts) if first == best), key=ranking(strategy, capacity, skills))
+
+
+def _first_components(strategy: str, agents: Sequence[Agent], capacity: Capacity, skills: tuple[str, ...]) -> list[Any]:
+    """What `ranking`'s key starts with, for each agent."""
+    if strategy == "most_proficient":
+        return [-proficiency(agent.skills, skills) for agent in agents]
+    if strategy == "fewest_active":
+        return [agent.active for agent in agents]
+    if strategy == "round_robin":
+        return [agent.last_assigned_at or _NEVER for agent in agents]
+    return capacity.saturations(agents)
 
 
 def counts(agents: list[Agent]) -> dict[str, int]:

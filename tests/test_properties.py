@@ -6,11 +6,13 @@ import json
 
 import jsonschema
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import ROOT
 from fenliu.engine import oracle
 from fenliu.engine.request import Reader, read_agent
-from fenliu.engine.eligibility import Capacity, counts
+from fenliu.engine.eligibility import Capacity, choose, counts, ranking
+from fenliu.engine.model import STRATEGIES
 from strategies import agents, dequeue_requests, route_requests
 
 SCHEMA = json.loads((ROOT / "schemas" / "request.schema.json").read_text(encoding="utf-8"))
@@ -93,3 +95,16 @@ def test_b10_head_counts_match_their_definitions(raw):
         "eligible": sum(capacity.eligible(agent) for agent in roster),
         "suspended": sum(agent.online and agent.suspended for agent in roster),
     }
+
+
+@SETTINGS
+@given(raw=agents(max_size=12), strategy=st.sampled_from(STRATEGIES),
+       skills=st.lists(st.sampled_from(["refund", "billing", "退款"]), max_size=2, unique=True))
+def test_b11_choosing_takes_the_first_agent_by_the_strategys_whole_ranking(raw, strategy, skills):
+    """The chosen agent is the first by the strategy's whole key, ties on its first part included
+    (B11, B19; most_proficient from issue 17)."""
+    reader = Reader()
+    roster = [read_agent(reader, item, "agent") for item in raw]
+    capacity = Capacity(500)
+    key = ranking(strategy, capacity, tuple(skills))
+    assert choose(roster, strategy, capacity, tuple(skills)) == min(roster, key=key, default=None)

@@ -131,9 +131,8 @@ def situate(request: DequeueRequest, policy: PolicyDocument) -> Situation:
     """The facts of a checked request."""
     now, agents, items = request.now, request.agents, request.queue
     capacity = Capacity(policy.params.capacity.max)
-    days = policy.params.offline_message_ttl_days
-    ttl = timedelta(days=days) if days is not None else None
-    expired = [item for item in items if _expired(item, now, ttl)]
+    ttl = offline_ttl(policy)
+    expired = [item for item in items if has_expired(item, now, ttl)]
     facts: dict[str, Any] = {
         "queue.length": len(items),
         "queue.offline": sum(item.offline for item in items),
@@ -142,7 +141,7 @@ def situate(request: DequeueRequest, policy: PolicyDocument) -> Situation:
     }
     # Facts that take a pass over every agent, derived only for a policy whose rules test them.
     if policy.tests(NAME, ("shop.free_slots",)):
-        facts["shop.free_slots"] = sum(_slots(agent, capacity, len(items)) for agent in capacity.eligible_among(agents))
+        facts["shop.free_slots"] = sum(free_slots(agent, capacity, len(items)) for agent in capacity.eligible_among(agents))
     if items:
         facts["queue.oldest_minutes"] = max((now - item.enqueued_at).total_seconds() / 60 for item in items)
     if policy.tests(NAME, counter_names("shop")):
@@ -170,15 +169,38 @@ def _read_item(reader: Reader, raw: Any, path: str, now: datetime | None) -> Que
     )
 
 
-def _slots(agent: Agent, capacity: Capacity, backlog: int) -> int:
-    """Free slots; an unlimited agent has no ceiling, so it has room for the whole backlog (B2)."""
+def free_slots(agent: Agent, capacity: Capacity, backlog: int) -> int:
+    """How many queued conversations an agent has room for: none unless online; an unlimited agent
+    has no ceiling, so it has room for the whole backlog (B2)."""
+    if not agent.online:
+        return 0
     if agent.max_sessions is None:
         return backlog
     return capacity.free_slots(agent)
 
 
-def _expired(item: Queued, now: datetime, ttl: timedelta | None) -> bool:
+def offline_ttl(policy: PolicyDocument) -> timedelta | None:
+    """How long an offline message waits before it expires (B15); None: it never does."""
+    days = policy.params.offline_message_ttl_days
+    return timedelta(days=days) if days is not None else None
+
+
+def has_expired(item: Queued, now: datetime, ttl: timedelta | None) -> bool:
     return item.offline and item.cached_at is None and ttl is not None and now - item.enqueued_at > ttl
+
+
+def may_take(agent: Agent, item: Queued, groups: frozenset[str] | None) -> bool:
+    """Whether an agent may be given a queued conversation meant for `groups` (None: the whole
+    shop): its own cache whatever its state (B20), otherwise not while suspended (B10)."""
+    if item.cached_at is not None:
+        return agent.id == item.cached_at
+    return not agent.suspended and serves(agent.groups, groups)
+
+
+def first_groups(item: Queued) -> frozenset[str] | None:
+    """The groups a queued conversation is meant for before any overflow step: its queue's group;
+    the whole shop for the shop's queue and for offline messages, which belong to no group."""
+    return None if item.offline else reach(item.queue, 0.0, ())
 
 
 def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> Decision | FallThrough:
@@ -189,10 +211,10 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
     wait_for_last = returning.get("wait", False)
     waive_suspension = returning.get("ignore_suspension", True)
     assign_offline = action.options.get("offline_messages", True)
-    window = timedelta(hours=policy.params.returning_window_hours)
+    window = returning_window(policy)
 
     backlog = len(extra["items"])
-    slots = {agent.id: _slots(agent, capacity, backlog) if agent.online else 0 for agent in extra["agents"]}
+    slots = {agent.id: free_slots(agent, capacity, backlog) for agent in extra["agents"]}
     agents = {agent.id: agent for agent in extra["agents"]}
     order = _order(extra["items"], action.options, now)
     takers = _Takers(action, policy, capacity, agents, slots)
@@ -214,12 +236,12 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
     for item in order:
         if item.cached_at is not None:
             continue
-        if _expired(item, now, ttl):
+        if has_expired(item, now, ttl):
             expired.append(item.conversation.id)
             continue
         if (item.offline and not assign_offline) or free[0] == 0:
             continue  # with no free slot left, only expiry is still to list: skip the per-agent work
-        last = _returning_agent(item, agents, now, window) if prefer_last else None
+        last = returning_agent(item, agents, now, window) if prefer_last else None
         if last is not None and slots[last.id] > 0 and (waive_suspension or not last.suspended):
             chosen: Agent | None = last
         elif last is not None and wait_for_last and last.logged_in:
@@ -278,8 +300,7 @@ class _Takers:
             requirements = in_force(None if item.offline else self.required.get(item.queue), self.rule_requires)
             need = minimums(requirements, waited)
             ids = [agent.id for agent in self.agents.values()
-                   if self.slots[agent.id] > 0 and not agent.suspended and serves(agent.groups, reached)
-                   and (not need or qualifies(agent.skills, need))]
+                   if self.slots[agent.id] > 0 and may_take(agent, item, reached) and (not need or qualifies(agent.skills, need))]
             found = self.kinds[key] = (ids, ranking(self.action.strategy, self.capacity, skill_names(requirements)))
         return found
 
@@ -293,7 +314,12 @@ def _order(items: tuple[Queued, ...], options: dict[str, Any], now: datetime) ->
                                            item.enqueued_at, item.conversation.id))
 
 
-def _returning_agent(item: Queued, agents: dict[str, Agent], now: datetime, window: timedelta) -> Agent | None:
+def returning_window(policy: PolicyDocument) -> timedelta:
+    return timedelta(hours=policy.params.returning_window_hours)
+
+
+def returning_agent(item: Queued, agents: dict[str, Agent], now: datetime, window: timedelta) -> Agent | None:
+    """The buyer's last agent, when it is listed and served the buyer within the window (B7)."""
     last = item.customer.last_agent
     if last is None or now - last.at > window:
         return None

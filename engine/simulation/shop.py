@@ -45,8 +45,10 @@ from typing import Any, Literal
 from ..events import typed_kind
 from ..events.agent_settings import AgentSettingsRequest, AskedSettings
 from ..events.close import ClosedConversation, CloseRequest
+from ..eligibility import Capacity
 from ..events.dequeue import (
-    MAX_QUEUE, DequeueRequest, Queued, QueuedConversation, skill_requirements, widening_waits,
+    MAX_QUEUE, DequeueRequest, Queued, QueuedConversation, first_groups, free_slots, has_expired, may_take, offline_ttl,
+    returning_agent, returning_window, skill_requirements, widening_waits,
 )
 from ..events.login import LoggingIn, LoginRequest
 from ..events.route import RouteRequest
@@ -163,10 +165,9 @@ class Shop:
         params = policy.document.params
         self.sla = float(params.reply_sla_seconds)
         self.auto_close = float(params.auto_close_minutes) * 60
-        self.window = float(params.returning_window_hours) * 3600
-        ttl_days = params.offline_message_ttl_days
-        self.ttl = float("inf") if ttl_days is None else float(ttl_days) * 86400
-        self.unlimited_as = params.capacity.max
+        self.window = returning_window(policy.document)
+        self.ttl = offline_ttl(policy.document)
+        self.capacity = Capacity(params.capacity.max)
         # Fields no rule of this policy can look at are left out of requests: they cost time to read.
         self.round_robin = any(rule.then.strategy == "round_robin" for rule in policy.document.rules)
         self.grouped = bool(policy.document.groups)
@@ -312,7 +313,7 @@ class Shop:
         last_agent = None
         if last is not None:
             last_agent = self.by_agent.get(last[0])
-            if not again and 0 <= self.now - last[1] <= self.window:
+            if not again and 0 <= self.now - last[1] <= self.window.total_seconds():
                 conversation.returning_to = last[0]
         decision = self._decide(RouteRequest(
             now=self._moment(self.now), agents=tuple(self._listed(self.main, last_agent)),
@@ -510,17 +511,6 @@ class Shop:
 
     # ---- after arrival (B14, B15) --------------------------------------------------------
 
-    def _free_slots(self) -> dict[str, int]:
-        """Free slots of online agents as the dequeue rules count them: an unlimited agent has room for
-        every queued conversation, the flood Kuaishou's page warns of (B2)."""
-        slots = {}
-        for agent in self.logged:
-            if agent.online:
-                free = MAX_QUEUE if agent.max_sessions is None else agent.max_sessions - len(agent.conversations)
-                if free > 0:
-                    slots[agent.id] = free
-        return slots
-
     def _dequeue(self) -> None:
         """Offer the queues to the dequeue rules when some waiting conversation could be taken.
 
@@ -532,30 +522,36 @@ class Shop:
         """
         if not any(self.queues.values()):
             return
-        slots = self._free_slots()
+        agents = self._listed()
+        slots = {agent.id: free for agent in agents if (free := free_slots(agent, self.capacity, MAX_QUEUE)) > 0}
         if not slots:
             return
-        offered: list[int] = []
+        now = self._moment(self.now)
+        by_id = {agent.id: agent for agent in agents}
+        offered: list[Queued] = []
         useful = False
         for name, queue in self.queues.items():
             if not queue:
                 continue
+            head = self._queued(self.conversations[next(iter(queue))])
             expired = 0
-            if name == OFFLINE:
+            if head.offline:
                 for index in queue:
-                    if self.now - self.conversations[index].enqueued_at <= self.ttl:
+                    if not has_expired(self._queued(self.conversations[index]), now, self.ttl):
                         break
                     expired += 1
-            room = sum(free for agent_id, free in slots.items()
-                       if self.whole_queue or self._serves(self.by_agent[agent_id], name))
+            groups = first_groups(head)
+            room = sum(free for agent in agents if (free := slots.get(agent.id, 0))
+                       and (self.whole_queue or may_take(agent, head, groups)))
             wanted = len(queue) if self.whole_queue else expired + room + DEQUEUE_MARGIN
-            window = list(islice(queue, min(wanted, MAX_QUEUE - len(offered))))
+            window = [self._queued(self.conversations[index])
+                      for index in islice(queue, min(wanted, MAX_QUEUE - len(offered)))]
             offered.extend(window)
-            useful = useful or room > 0 or expired > 0 or any(self._last_agent_has_room(i, slots) for i in window)
+            useful = useful or room > 0 or expired > 0 or any(
+                (last := returning_agent(item, by_id, now, self.window)) is not None and last.id in slots for item in window)
         if not useful:
             return
-        listed = tuple(self._queued(self.conversations[index]) for index in offered)
-        decision = self._decide(DequeueRequest(now=self._moment(self.now), agents=tuple(self._listed()), queue=listed))
+        decision = self._decide(DequeueRequest(now=now, agents=tuple(agents), queue=tuple(offered)))
         for conversation_id in decision.get("expired", []):
             index = self.by_id[conversation_id]
             conversation = self.conversations[index]
@@ -580,16 +576,6 @@ class Shop:
             customer=self._customer(conversation.arrival, self._last_contact(conversation.arrival)),
             offline=queue == OFFLINE, queue=queue if queue != OFFLINE and cached_at is None else "shop",
             cached_at=cached_at, priority=conversation.priority)
-
-    @staticmethod
-    def _serves(agent: AgentState, queue: str) -> bool:
-        if queue.startswith(CACHE):  # only its owner, suspended or not (B20)
-            return queue == CACHE + agent.id
-        return not agent.suspended and (queue in (OFFLINE, "shop") or queue in agent.groups)
-
-    def _last_agent_has_room(self, index: int, slots: dict[str, int]) -> bool:
-        last = self._last_contact(self.conversations[index].arrival)
-        return last is not None and last[0] in slots and self.now - last[1] <= self.window
 
     # ---- the roster (B1, B2, B15, B16) ---------------------------------------------------
 
@@ -665,10 +651,8 @@ class Shop:
         queued = sum(len(q) for name, q in self.queues.items() if name != OFFLINE)
         offline = len(self.queues.get(OFFLINE, {}))
         held = sum(len(items) for items in self.held.values())
-        saturation = tuple(
-            (len(agent.conversations) / (agent.max_sessions or self.unlimited_as)) if agent.logged_in else None
-            for agent in self.agents
-        )
+        saturation = tuple(self.capacity.saturation(agent.request(self.round_robin, self.grouped))
+                           if agent.logged_in else None for agent in self.agents)
         self.samples.append((self.now, queued, offline, held, saturation))
         if self.now + self.sample_seconds <= self.horizon:
             self._push(self.now + self.sample_seconds, SAMPLE, 0)
