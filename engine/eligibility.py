@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from .request import ROUTABLE, Agent
 from .skills import proficiency
@@ -55,42 +55,33 @@ class Capacity:
         return bool(self.eligible_among((agent,), ignore_capacity=ignore_capacity, ignore_suspension=ignore_suspension))
 
 
-def ranking(strategy: str, capacity: Capacity, skills: tuple[str, ...] = ()) -> Callable[[Agent], tuple[Any, ...]]:
-    """Sort key for B11 strategies; every key ends in the agent id so ties break the same way every time.
+def ranking_keys(strategy: str, agents: Sequence[Agent], capacity: Capacity,
+                 skills: tuple[str, ...] = ()) -> list[tuple[Any, ...]]:
+    """Each agent's sort key under a B11 strategy; every key ends in the agent id, so ties break
+    the same way every time and no two keys are equal.
 
     `most_proficient` (issue 17) ranks by the summed levels of `skills`, the skills the
-    conversation's requirements name, highest first; ties as least_busy."""
+    conversation's requirements name, highest first; ties as least_busy. Built column by column in
+    comprehensions: it runs over every eligible agent of a decision."""
+    saturation = capacity.saturations(agents)
+    active = [agent.active for agent in agents]
+    ids = [agent.id for agent in agents]
     if strategy == "most_proficient":
-        return lambda agent: (-proficiency(agent.skills, skills), capacity.saturation(agent), agent.active, agent.id)
+        return list(zip([-proficiency(agent.skills, skills) for agent in agents], saturation, active, ids))
     if strategy == "fewest_active":
-        return lambda agent: (agent.active, capacity.saturation(agent), agent.id)
+        return list(zip(active, saturation, ids))
     if strategy == "round_robin":
         # Stateless so every worker process agrees: the agent assigned longest ago (or never) goes first.
-        return lambda agent: (agent.last_assigned_at or _NEVER, capacity.saturation(agent), agent.active, agent.id)
-    return lambda agent: (capacity.saturation(agent), agent.active, agent.id)
+        return list(zip([agent.last_assigned_at or _NEVER for agent in agents], saturation, active, ids))
+    return list(zip(saturation, active, ids))
 
 
 def choose(agents: Sequence[Agent], strategy: str, capacity: Capacity, skills: tuple[str, ...] = ()) -> Agent | None:
-    """The first agent by `ranking`. Its first component alone nearly always decides, so that is
-    worked out for every agent in one pass, and the whole key only for the agents tied on it."""
+    """The first agent by its strategy's ranking."""
     if not agents:
         return None
-    firsts = _first_components(strategy, agents, capacity, skills)
-    best = min(firsts)
-    if firsts.count(best) == 1:
-        return agents[firsts.index(best)]
-    return min((agent for agent, first in zip(agents, firsts) if first == best), key=ranking(strategy, capacity, skills))
-
-
-def _first_components(strategy: str, agents: Sequence[Agent], capacity: Capacity, skills: tuple[str, ...]) -> list[Any]:
-    """What `ranking`'s key starts with, for each agent."""
-    if strategy == "most_proficient":
-        return [-proficiency(agent.skills, skills) for agent in agents]
-    if strategy == "fewest_active":
-        return [agent.active for agent in agents]
-    if strategy == "round_robin":
-        return [agent.last_assigned_at or _NEVER for agent in agents]
-    return capacity.saturations(agents)
+    keys = ranking_keys(strategy, agents, capacity, skills)
+    return agents[keys.index(min(keys))]
 
 
 def counts(agents: list[Agent]) -> dict[str, int]:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from conftest import ROOT
 from fenliu.engine import oracle
 from fenliu.engine.request import Reader, read_agent
-from fenliu.engine.eligibility import Capacity, choose, counts, ranking
+from fenliu.engine.eligibility import Capacity, choose, counts
 from fenliu.engine.model import STRATEGIES
 from strategies import agents, dequeue_requests, route_requests
 
@@ -100,11 +100,26 @@ def test_b10_head_counts_match_their_definitions(raw):
 @SETTINGS
 @given(raw=agents(max_size=12), strategy=st.sampled_from(STRATEGIES),
        skills=st.lists(st.sampled_from(["refund", "billing", "退款"]), max_size=2, unique=True))
-def test_b11_choosing_takes_the_first_agent_by_the_strategys_whole_ranking(raw, strategy, skills):
-    """The chosen agent is the first by the strategy's whole key, ties on its first part included
-    (B11, B19; most_proficient from issue 17)."""
+def test_b11_strategies_rank_by_their_documented_keys(raw, strategy, skills):
+    """Each strategy's order, ties broken by id (B11; saturation as B19 defines it; most_proficient
+    from issue 17): the chosen agent is the first of the roster sorted by these keys."""
     reader = Reader()
     roster = [read_agent(reader, item, "agent") for item in raw]
     capacity = Capacity(500)
-    key = ranking(strategy, capacity, tuple(skills))
-    assert choose(roster, strategy, capacity, tuple(skills)) == min(roster, key=key, default=None)
+
+    def saturation(agent):
+        maximum = 500 if agent.max_sessions is None else agent.max_sessions
+        return agent.active / maximum if maximum > 0 else 1.0
+
+    def level(agent):
+        return sum(agent.skills.get(skill, 0) for skill in skills)
+
+    documented = {
+        "least_busy": lambda agent: (saturation(agent), agent.active, agent.id),
+        "fewest_active": lambda agent: (agent.active, saturation(agent), agent.id),
+        "round_robin": lambda agent: (agent.last_assigned_at is not None, agent.last_assigned_at or 0,
+                                      saturation(agent), agent.active, agent.id),
+        "most_proficient": lambda agent: (-level(agent), saturation(agent), agent.active, agent.id),
+    }[strategy]
+    expected = min(roster, key=documented, default=None)
+    assert choose(roster, strategy, capacity, tuple(skills)) == expected

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Callable
+from typing import Annotated, Any
 
 import msgspec
 from msgspec.structs import replace
 
 from ..facts import FactSpec, counter_names, counter_specs, put_counters, specs
-from ..eligibility import Capacity, ranking
+from ..eligibility import Capacity, choose
 from ..model import Action, PolicyDocument
 from ..overflow import OverflowStep, reach, serves
 from ..request import (
@@ -247,8 +247,9 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
         elif last is not None and wait_for_last and last.logged_in:
             continue
         else:
-            candidates, rank = takers.of(item, (now - item.enqueued_at).total_seconds())
-            chosen = min((agents[agent_id] for agent_id in candidates if slots[agent_id] > 0), key=rank, default=None)
+            candidates, skills = takers.of(item, (now - item.enqueued_at).total_seconds())
+            chosen = choose([agents[agent_id] for agent_id in candidates if slots[agent_id] > 0], action.strategy,
+                            capacity, skills)
         if chosen is not None:
             give(item, chosen)
 
@@ -283,16 +284,17 @@ class _Takers:
 
     def __init__(self, action: Action, policy: PolicyDocument, capacity: Capacity, agents: dict[str, Agent],
                  slots: dict[str, int]) -> None:
-        self.action, self.capacity, self.agents, self.slots = action, capacity, agents, slots
+        self.agents, self.slots = agents, slots
         self.steps: tuple[OverflowStep, ...] = action.options.get("overflow", ())
         self.rule_requires: SkillRequirement | None = action.options.get("require")
         # Issue 17: the skills a group's queue asks for, whoever takes it (offline messages belong to no group).
         self.required = {group.name: group.require for group in policy.groups if group.require is not None}
         self.thresholds = sorted(widening_waits(action.options, policy))
-        self.kinds: dict[tuple[str, bool, int], tuple[list[str], Callable[[Agent], tuple[Any, ...]]]] = {}
+        self.kinds: dict[tuple[str, bool, int], tuple[list[str], tuple[str, ...]]] = {}
 
-    def of(self, item: Queued, waited: float) -> tuple[list[str], Callable[[Agent], tuple[Any, ...]]]:
-        """The ids of the agents who may take `item`, and the strategy's ranking among them."""
+    def of(self, item: Queued, waited: float) -> tuple[list[str], tuple[str, ...]]:
+        """The ids of the agents who may take `item`, and the skills its requirements name, which
+        `most_proficient` ranks them by."""
         key = (item.queue, item.offline, bisect_right(self.thresholds, waited))
         found = self.kinds.get(key)
         if found is None:
@@ -301,7 +303,7 @@ class _Takers:
             need = minimums(requirements, waited)
             ids = [agent.id for agent in self.agents.values()
                    if self.slots[agent.id] > 0 and may_take(agent, item, reached) and (not need or qualifies(agent.skills, need))]
-            found = self.kinds[key] = (ids, ranking(self.action.strategy, self.capacity, skill_names(requirements)))
+            found = self.kinds[key] = (ids, skill_names(requirements))
         return found
 
 
