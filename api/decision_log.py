@@ -49,6 +49,8 @@ class DecisionLog:
         self._lines: deque[str | threading.Event] = deque()
         self._closing = threading.Event()
         self._random = random.Random()
+        # Keyed once: hmac.new derives the key's pads again on every call.
+        self._keyed = hmac.new(options.buyer_key.encode("utf-8"), digestmod=hashlib.sha256)
         threading.Thread(target=self._drain, name="fenliu-decision-log", daemon=True).start()
 
     def write(self, envelope: Envelope, event: str, latency_us: int, request: Any, body: bytes | None = None) -> None:
@@ -111,7 +113,8 @@ class DecisionLog:
             return buyer
         if mode == "mask":
             return buyer[:1] + "*" * max(len(buyer) - 1, 3)
-        digest = hmac.new(self.options.buyer_key.encode("utf-8"), buyer.encode("utf-8", "surrogatepass"), hashlib.sha256)
+        digest = self._keyed.copy()
+        digest.update(buyer.encode("utf-8", "surrogatepass"))
         return "sha256:" + digest.hexdigest()[:16]
 
     def _protect_request(self, value: Any, key: str = "") -> Any:
