@@ -312,6 +312,15 @@ def test_the_buyer_is_hashed_masked_or_kept_as_configured_in_line_and_request(mo
     assert written[0]["buyer"].startswith(shown) and written[0]["request"]["customer"]["id"] == written[0]["buyer"]
 
 
+def test_a_hashed_buyer_is_the_same_keyed_digest_on_every_line_and_differs_by_key(caplog):
+    """Lines of one buyer can be joined, and only by whoever holds the key."""
+    first = _decision_lines(DecisionLogOptions(buyer="hash", buyer_key="k"), caplog, decisions=3)
+    caplog.clear()
+    other = _decision_lines(DecisionLogOptions(buyer="hash", buyer_key="other key"), caplog)
+    assert len({line["buyer"] for line in first}) == 1
+    assert other[0]["buyer"] != first[0]["buyer"]
+
+
 def test_the_buyer_can_be_left_out(caplog):
     written = _decision_lines(DecisionLogOptions(debug=True, buyer="omit"), caplog)
     assert "buyer" not in written[0] and "id" not in written[0]["request"]["customer"]
