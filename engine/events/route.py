@@ -103,8 +103,10 @@ def situate(request: RouteRequest, policy: PolicyDocument) -> Situation:
     """The facts of a checked request."""
     now, conversation, customer, agents = request.now, request.conversation, request.customer, request.agents
     capacity = Capacity(policy.params.capacity.max)
-    by_id = {agent.id: agent for agent in agents}
-    last_agent = by_id.get(customer.last_agent.agent_id) if customer.last_agent else None
+    last_agent = None
+    if customer.last_agent is not None:  # a scan that stops at the agent, not a dict of every agent
+        wanted = customer.last_agent.agent_id
+        last_agent = next((agent for agent in agents if agent.id == wanted), None)
     main = next((agent for agent in agents if agent.role == "main"), None)
     group = policy.group_serving(conversation.entry, conversation.category, customer.tags)
 

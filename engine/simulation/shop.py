@@ -186,6 +186,7 @@ class Shop:
         self.start = trace[0].at.astimezone(self.zone)
         self.horizon = (trace[-1].at - trace[0].at).total_seconds() + drain_seconds
         self.sample_seconds = sample_seconds
+        self.moment_at, self.moment = 0.0, self.start
         self.conversations = [ConversationState(a, (a.at - self.start).total_seconds(), lk) for a, lk in zip(trace, luck)]
         self.by_id = {c.arrival.conversation: index for index, c in enumerate(self.conversations)}
         self.customers: dict[str, tuple[str, float]] = {}
@@ -267,7 +268,10 @@ class Shop:
         return self._moment(at).isoformat()
 
     def _moment(self, at: float) -> datetime:
-        return self.start + timedelta(seconds=at)
+        # Most calls ask for `now`, several times per instant (a close, then its dequeue): kept, not rebuilt.
+        if at != self.moment_at:
+            self.moment_at, self.moment = at, self.start + timedelta(seconds=at)
+        return self.moment
 
     def _decide(self, request: Any) -> dict[str, Any]:
         """The policy's decision on a typed request the shop built from its own state: nothing to read or check."""
