@@ -4,6 +4,7 @@ good policies in service; a decision log that never stalls decisions; SIGTERM th
 admin operations closed to the network when no token is set."""
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from fenliu.api import metrics
 from fenliu.api.app import create_app
 from fenliu.api.decision_log import DecisionLog, DecisionLogOptions
 from fenliu.api.settings import Settings
@@ -307,38 +309,58 @@ def test_with_events_off_the_poll_alone_still_brings_every_worker_in_step(tmp_pa
 
 
 @pytest.mark.parametrize("mode, shown", [("hash", "sha256:"), ("mask", "b***"), ("plain", "b1")])
-def test_the_buyer_is_hashed_masked_or_kept_as_configured_in_line_and_request(mode, shown, caplog):
-    written = _decision_lines(DecisionLogOptions(debug=True, buyer=mode, buyer_key="k"), caplog)
+def test_the_buyer_is_hashed_masked_or_kept_as_configured_in_line_and_request(mode, shown):
+    written = _decision_lines(DecisionLogOptions(debug=True, buyer=mode, buyer_key="k"))
     assert written[0]["buyer"].startswith(shown) and written[0]["request"]["customer"]["id"] == written[0]["buyer"]
 
 
-def test_a_hashed_buyer_is_the_same_keyed_digest_on_every_line_and_differs_by_key(caplog):
+def test_a_hashed_buyer_is_the_same_keyed_digest_on_every_line_and_differs_by_key():
     """Lines of one buyer can be joined, and only by whoever holds the key."""
-    first = _decision_lines(DecisionLogOptions(buyer="hash", buyer_key="k"), caplog, decisions=3)
-    caplog.clear()
-    other = _decision_lines(DecisionLogOptions(buyer="hash", buyer_key="other key"), caplog)
+    first = _decision_lines(DecisionLogOptions(buyer="hash", buyer_key="k"), decisions=3)
+    other = _decision_lines(DecisionLogOptions(buyer="hash", buyer_key="other key"))
     assert len({line["buyer"] for line in first}) == 1
     assert other[0]["buyer"] != first[0]["buyer"]
 
 
-def test_the_buyer_can_be_left_out(caplog):
-    written = _decision_lines(DecisionLogOptions(debug=True, buyer="omit"), caplog)
+def test_the_buyer_can_be_left_out():
+    written = _decision_lines(DecisionLogOptions(debug=True, buyer="omit"))
     assert "buyer" not in written[0] and "id" not in written[0]["request"]["customer"]
 
 
 @pytest.mark.parametrize("sample, count", [(0.0, 0), (1.0, 200)])
-def test_sampling_logs_that_fraction_of_decisions(sample, count, caplog):
-    assert len(_decision_lines(DecisionLogOptions(sample=sample), caplog, decisions=200)) == count
+def test_sampling_logs_that_fraction_of_decisions(sample, count):
+    assert len(_decision_lines(DecisionLogOptions(sample=sample), decisions=200)) == count
 
 
-def _decision_lines(options: DecisionLogOptions, caplog, decisions: int = 1) -> list[dict]:
-    journal = DecisionLog(options)
-    with caplog.at_level("INFO", logger="fenliu.decisions"):
-        for _ in range(decisions):
-            journal.write(ENVELOPE, "route", 1, REQUEST)
-        journal.wait_written()
+class _FullDisk(io.StringIO):
+    def write(self, text: str) -> int:
+        raise OSError(28, "No space left on device")
+
+
+def test_lines_a_failing_output_cannot_take_are_dropped_and_counted():
+    before = _dropped()
+    journal = DecisionLog(DecisionLogOptions(), _FullDisk())
+    for _ in range(5):
+        journal.write(ENVELOPE, "route", 1, REQUEST)
+    journal.wait_written()
     journal.close()
-    return [json.loads(record.getMessage()) for record in caplog.records if record.name == "fenliu.decisions"]
+    assert _dropped() - before == 5
+
+
+def _dropped() -> float:
+    exposition = metrics.exposition()[0].decode()
+    return next(float(line.split()[-1]) for line in exposition.splitlines()
+                if line.startswith("fenliu_decision_log_dropped_total "))
+
+
+def _decision_lines(options: DecisionLogOptions, decisions: int = 1) -> list[dict]:
+    output = io.StringIO()
+    journal = DecisionLog(options, output)
+    for _ in range(decisions):
+        journal.write(ENVELOPE, "route", 1, REQUEST)
+    journal.wait_written()
+    journal.close()
+    return [json.loads(line) for line in output.getvalue().splitlines()]
 
 
 def test_without_a_token_admin_operations_refuse_clients_off_loopback(tmp_path):
@@ -351,11 +373,11 @@ def test_without_a_token_admin_operations_refuse_clients_off_loopback(tmp_path):
     app.extensions["fenliu"].registry.close()
 
 
-def test_a_buyer_id_utf8_cannot_carry_is_written_escaped(caplog):
-    journal = DecisionLog(DecisionLogOptions(buyer="plain"))
-    with caplog.at_level("INFO", logger="fenliu.decisions"):
-        journal.write(ENVELOPE, "route", 1, {"customer": {"id": "\ud800买家"}})
-        journal.wait_written()
+def test_a_buyer_id_utf8_cannot_carry_is_written_escaped():
+    output = io.StringIO()
+    journal = DecisionLog(DecisionLogOptions(buyer="plain"), output)
+    journal.write(ENVELOPE, "route", 1, {"customer": {"id": "\ud800买家"}})
+    journal.wait_written()
     journal.close()
-    lines = [record.getMessage() for record in caplog.records if record.name == "fenliu.decisions"]
+    lines = output.getvalue().splitlines()
     assert lines[-1].isascii() and json.loads(lines[-1])["buyer"] == "\ud800买家"
