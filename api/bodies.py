@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from flask import Request
+from flask import Request, request
 
 from fenliu.engine import jsonio
 from fenliu.engine.errors import field_issue
@@ -12,6 +12,12 @@ from fenliu.engine.errors import field_issue
 from .errors import ApiError
 
 YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain"})
+
+
+def current_request() -> Request:
+    """The request itself, not Flask's proxy to it: on the evaluate path each read through the
+    proxy costs about a microsecond, and a decision reads it a dozen times."""
+    return request._get_current_object()  # type: ignore[attr-defined, no-any-return]
 
 
 def json_bytes(request: Request) -> bytes:

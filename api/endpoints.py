@@ -17,7 +17,7 @@ from fenliu.engine.suggestions import did_you_mean
 
 from . import decision_log, metrics
 from .admin import admin_only
-from .bodies import batch_items, flag, json_body, json_bytes, yaml_body
+from .bodies import batch_items, current_request, flag, json_body, json_bytes, yaml_body
 from .errors import ApiError
 from .openapi import openapi_document
 from .registry import Entry
@@ -33,8 +33,9 @@ def _service() -> Service:
 @bp.post("/v1/policies/<name>/evaluate")
 def evaluate(name: str):
     service = _service()
-    body = json_bytes(request)
-    explain = flag(request, "explain")
+    current = current_request()
+    body = json_bytes(current)
+    explain = flag(current, "explain")
     with service.registry.lease(name) as loaded:
         if loaded is None:
             raise _unavailable(service, name)
