@@ -15,7 +15,6 @@ from fenliu.api import app, bodies, decision_log, endpoints, metrics
 from fenliu.engine import durable, eligibility, events, facts, jsonio, loader, memo, policy, schema_errors, yaml_source
 from fenliu.engine.events import EventKind, route
 
-from .stages import STAGES
 from .stats import Spread
 from .where import nested, where_of
 

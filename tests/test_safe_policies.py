@@ -3,7 +3,6 @@ built-in answers for left-out events, the shop's time zone, `check` saying what 
 and unlimited agents that are never full."""
 from __future__ import annotations
 
-import json
 import textwrap
 
 import jsonschema
