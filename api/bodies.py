@@ -1,6 +1,7 @@
 """Reading request bodies strictly: the right content type, valid JSON, no NaN, bounded nesting."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -40,12 +41,25 @@ def json_body(request: Request) -> Any:
 class _Batch(msgspec.Struct):
     """`{"requests": [...]}` with no `event`: each request kept as its own undecoded JSON."""
 
+    requests: list[msgspec.Raw]
+    event: msgspec.Raw = msgspec.Raw()
+
+
+class _AnyRequests(msgspec.Struct):
+    """A body with `requests` of any kind: to say why it is not a batch."""
+
     requests: msgspec.Raw
     event: msgspec.Raw = msgspec.Raw()
 
 
 _BATCH = msgspec.json.Decoder(_Batch)
-_ITEMS = msgspec.json.Decoder(list[msgspec.Raw])
+_ANY_REQUESTS = msgspec.json.Decoder(_AnyRequests)
+_BATCH_START = re.compile(rb'\s*\{\s*"requests"\s*:')
+
+
+def starts_as_batch(body: bytes) -> bool:
+    """`{"requests": ...` first, as clients write a batch; only a hint of which reading to try first."""
+    return _BATCH_START.match(body) is not None
 
 
 def batch_items(body: bytes) -> list[bytes] | None:
@@ -54,15 +68,22 @@ def batch_items(body: bytes) -> list[bytes] | None:
     try:
         batch = _BATCH.decode(body)
     except (msgspec.DecodeError, RecursionError):
+        _refuse_requests_not_a_list(body)
         return None
     if len(batch.event):
         return None
+    return [bytes(item) for item in batch.requests]
+
+
+def _refuse_requests_not_a_list(body: bytes) -> None:
     try:
-        return [bytes(item) for item in _ITEMS.decode(batch.requests)]
+        loose = _ANY_REQUESTS.decode(body)
     except (msgspec.DecodeError, RecursionError):
-        found = type(jsonio.decode(bytes(batch.requests))).__name__
+        return
+    if not len(loose.event):
+        found = type(jsonio.decode(bytes(loose.requests))).__name__
         raise ApiError(400, "invalid_request", "`requests` must be a list of evaluate requests",
-                       [field_issue("requests", f"got {found}")]) from None
+                       [field_issue("requests", f"got {found}")])
 
 
 def yaml_body(request: Request) -> bytes:

@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import sys
+import time
 from datetime import datetime, timezone
 
 
@@ -24,8 +25,18 @@ def json_logger(name: str) -> logging.Logger:
     return log
 
 
+_stamp: tuple[int, str] = (-1, "")
+
+
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    """UTC now to the millisecond, written once per millisecond: every decision log line has one."""
+    global _stamp
+    milliseconds = time.time_ns() // 1_000_000
+    if milliseconds != _stamp[0]:
+        seconds, fraction = divmod(milliseconds, 1000)
+        moment = datetime.fromtimestamp(seconds, timezone.utc).replace(microsecond=fraction * 1000)
+        _stamp = (milliseconds, moment.isoformat(timespec="milliseconds"))
+    return _stamp[1]
 
 
 def emit(log: logging.Logger, level: int, event: str, **fields: object) -> None:

@@ -96,6 +96,14 @@ def test_batch_answers_in_order_and_one_bad_item_does_not_fail_the_others(client
     assert results[1]["error"]["details"][0]["path"] == "agents[0].status"
 
 
+def test_a_batch_is_a_batch_whatever_its_key_order_and_its_requests_must_be_a_list(client):
+    body = json.dumps({"trace": "x", "requests": [route([agent("a1")])] * 2}).encode()
+    response = client.post("/v1/policies/kuaishou/evaluate", data=body, content_type="application/json")
+    assert response.status_code == 200 and [r["decision"]["action"] for r in response.get_json()["results"]] == ["assign"] * 2
+    error = _error_shape(_evaluate(client, {"requests": route([agent("a1")])}), 400, "invalid_request")
+    assert error["details"][0]["path"] == "requests" and "dict" in error["details"][0]["message"]
+
+
 def test_batch_above_the_limit_is_refused(rules_dir):
     app = _app(rules_dir, max_batch=2)
     response = _evaluate(app.test_client(), {"requests": [route([agent("a1")])] * 3})
