@@ -13,7 +13,7 @@ memo keeps the first.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -35,6 +35,14 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
+def _exact(value: Any) -> Any:
+    return (_kind(value), tuple(value) if isinstance(value, list) else value)
+
+
+def _always(value: Any) -> Any:
+    return True
+
+
 @dataclass
 class _FieldLiterals:
     """The literals one field is compared with, by kind."""
@@ -42,6 +50,8 @@ class _FieldLiterals:
     values: set[Any] = field(default_factory=set[Any])
     kinds: set[Any] = field(default_factory=set[Any])
     cuts: list[Any] = field(default_factory=list[Any])
+    # A key that is equal for two values exactly when every comparison of this field agrees; set by seal().
+    region: Callable[[Any], Any] = _always
 
     def add(self, literal: Any) -> None:
         self.values.add((_kind(literal), literal))
@@ -49,18 +59,33 @@ class _FieldLiterals:
 
     def seal(self) -> None:
         self.cuts = sorted(value for kind, value in self.values if kind == "number")
+        self.region = self._keyer()
 
-    def region(self, value: Any) -> Any:
-        """A key that is equal for two values exactly when every comparison of this field agrees."""
+    def _keyer(self) -> Callable[[Any], Any]:
+        """`region`, written for the field's one kind of literal: it runs for every tested field of
+        every decision. A value of another kind, or a field compared with literals of several
+        kinds, is keyed exactly."""
         if not self.kinds:
-            return True
-        kind = _kind(value)
-        if self.kinds != {kind}:
-            return (kind, tuple(value) if isinstance(value, list) else value)
-        if kind == "number":
-            index = bisect_left(self.cuts, value)
-            return 2 * index + (index < len(self.cuts) and self.cuts[index] == value)
-        return value if (kind, value) in self.values else _OTHER
+            return _always
+        if len(self.kinds) > 1:
+            return _exact
+        if self.kinds == {"number"}:
+            cuts, count = self.cuts, len(self.cuts)
+
+            def numeric(value: Any) -> Any:
+                if type(value) is int or type(value) is float:
+                    index = bisect_left(cuts, value)
+                    return 2 * index + (index < count and cuts[index] == value)
+                return _exact(value)
+            return numeric
+        named = {value for _, value in self.values}
+        literal_type = type(next(iter(named)))
+
+        def categorical(value: Any) -> Any:
+            if type(value) is literal_type:
+                return value if value in named else _OTHER
+            return _exact(value)
+        return categorical
 
 
 def field_literals(conditions: Sequence[dict[str, Any] | None]) -> dict[str, _FieldLiterals]:
@@ -94,14 +119,14 @@ class MatchMemo:
 
     def __init__(self, matcher: Matcher, conditions: Sequence[dict[str, Any] | None], capacity: int = MEMO_CAPACITY) -> None:
         self._matcher = matcher
-        self._fields = sorted(field_literals(conditions).items())
+        self._keyers = [(name, literals.region) for name, literals in sorted(field_literals(conditions).items())]
         self._capacity = capacity
         self._answers: dict[tuple[Any, ...], tuple[int, ...]] = {}
         self._closed = False
         self.misses = 0
 
     def key(self, posted: dict[str, Any]) -> tuple[Any, ...]:
-        return tuple(None if name not in posted else literals.region(posted[name]) for name, literals in self._fields)
+        return tuple([region(posted[name]) if name in posted else None for name, region in self._keyers])
 
     def close(self) -> None:
         """Forget every answer; from now on the matcher is asked, and refuses once it is closed."""

@@ -145,17 +145,19 @@ class Policy:
         return self._decide(kind, situation, explain)
 
     def _decide(self, kind: EventKind, situation: Situation, explain: bool) -> Envelope:
-        compiled = self._events.get(kind.name)
         trace: list[Step] | None = [] if explain else None
-        decision: Decision | None = None
-        rule_id = "default"
-        if compiled is not None:
-            posted = compiled.post(situation)
-            decision, rule_id = self.carry_out(compiled, situation, posted, compiled.matching(posted), trace)
-        envelope = self.envelope(kind, decision, rule_id)
+        envelope = self.envelope(kind, *self._outcome(kind, situation, trace))
         if trace is not None:
             envelope["trace"] = self._with_disabled(kind.name, trace)
         return envelope
+
+    def _outcome(self, kind: EventKind, situation: Situation, trace: list[Step] | None) -> tuple[Decision | None, str]:
+        """Steps 2 to 4: the decision of the first matching rule that could be carried out, and its id."""
+        compiled = self._events.get(kind.name)
+        if compiled is None:
+            return None, "default"
+        posted = compiled.post(situation)
+        return self.carry_out(compiled, situation, posted, compiled.matching(posted), trace)
 
     def situate(self, request: Any) -> tuple[EventKind, Situation]:
         """Step 1: the request read and checked, and the facts its event derives from it."""
@@ -183,10 +185,8 @@ class Policy:
 
     def envelope(self, kind: EventKind, decision: Decision | None, rule_id: str) -> Envelope:
         """Step 5: the answer as the caller receives it."""
-        fields = dict(decision.fields) if decision else {**kind.fallback, "reason": "no rule decided"}
-        fields["rule"] = rule_id
         return {
-            "decision": fields,
+            "decision": _fields(kind, decision, rule_id),
             "warnings": list(decision.warnings) if decision else [],
             "policy": {"name": self.name, "version": self.version, "sha256": self.sha256},
             "decision_id": new_decision_id(),
@@ -218,10 +218,12 @@ class Policy:
         """`evaluate`, bytes to bytes: the body decoded once, the envelope encoded once."""
         return jsonio.encode(self.evaluate_body(body, explain=explain).envelope)
 
-    def decide(self, request: Any) -> Envelope:
-        """The decision for a typed request built by trusted code (the simulator): no reading, no checks."""
+    def decide(self, request: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The decision and its warnings for a typed request built by trusted code (the simulator):
+        no reading, no checks, and no envelope, whose version and decision id nobody reads there."""
         kind = typed_kind(request)
-        return self._decide(kind, kind.situate(request, self.document), False)
+        decision, rule_id = self._outcome(kind, kind.situate(request, self.document), None)
+        return _fields(kind, decision, rule_id), list(decision.warnings) if decision else []
 
     def _with_disabled(self, event: str, trace: list[Step]) -> list[Step]:
         if any(rule.event == event for rule in self.document.builtins):
@@ -235,6 +237,13 @@ class Policy:
             elif not rule.enabled and (last is None or rule.priority <= _priority(self.document, last)):
                 steps.append({"rule": rule.id, "priority": rule.priority, "held": None, "outcome": "disabled"})
         return steps
+
+
+def _fields(kind: EventKind, decision: Decision | None, rule_id: str) -> dict[str, Any]:
+    """The decision as answered: its fields and the deciding rule, or the event's fallback."""
+    fields = dict(decision.fields) if decision else {**kind.fallback, "reason": "no rule decided"}
+    fields["rule"] = rule_id
+    return fields
 
 
 def _leaves(rule: Rule, table: FieldTable) -> Leaves:

@@ -53,7 +53,7 @@ from ..events.dequeue import (
 from ..events.login import LoggingIn, LoginRequest
 from ..events.route import RouteRequest
 from ..events.transfer import TransferRequest
-from ..policy import Envelope, Policy
+from ..policy import Policy
 from ..request import Agent, BaseConversation, Conversation, Customer, LastContact, LastMessage
 from ..skills import SkillRequirement, qualifies
 from .agents import Behaviour, Luck
@@ -276,12 +276,10 @@ class Shop:
     def _decide(self, request: Any) -> dict[str, Any]:
         """The policy's decision on a typed request the shop built from its own state: nothing to read or check."""
         self.decisions[typed_kind(request).name] += 1
-        return self._counted(self.policy.decide(request))
-
-    def _counted(self, envelope: Envelope) -> dict[str, Any]:
-        for warning in envelope["warnings"]:
+        decision, warnings = self.policy.decide(request)
+        for warning in warnings:
             self.warnings[warning["code"]] = self.warnings.get(warning["code"], 0) + 1
-        return envelope["decision"]
+        return decision
 
     def _listed(self, *extra: AgentState | None) -> list[Agent]:
         """The logged-in agents as requests list them: only those changed since the last request are
