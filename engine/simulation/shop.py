@@ -268,10 +268,14 @@ class Shop:
         return self._moment(at).isoformat()
 
     def _moment(self, at: float) -> datetime:
-        # Most calls ask for `now`, several times per instant (a close, then its dequeue): kept, not rebuilt.
-        if at != self.moment_at:
-            self.moment_at, self.moment = at, self.start + timedelta(seconds=at)
-        return self.moment
+        # Most calls ask for `now`, several times per instant (a close, then its dequeue): `now`'s is
+        # kept, and not displaced by another instant's (a last message, a last contact).
+        if at == self.moment_at:
+            return self.moment
+        moment = self.start + timedelta(seconds=at)
+        if at == self.now:
+            self.moment_at, self.moment = at, moment
+        return moment
 
     def _decide(self, request: Any) -> dict[str, Any]:
         """The policy's decision on a typed request the shop built from its own state: nothing to read or check."""
@@ -281,7 +285,7 @@ class Shop:
             self.warnings[warning["code"]] = self.warnings.get(warning["code"], 0) + 1
         return decision
 
-    def _listed(self, *extra: AgentState | None) -> list[Agent]:
+    def _listed(self, *extra: AgentState | None) -> tuple[Agent, ...]:
         """The logged-in agents as requests list them: only those changed since the last request are
         rebuilt, since every decision lists every agent."""
         if self.listing is None:
@@ -293,10 +297,9 @@ class Shop:
                 if place is not None:
                     self.listing[place] = agent.request(self.round_robin, self.grouped)
         self.stale.clear()
-        listed = self.listing.copy()
-        for agent in dict.fromkeys(a for a in extra if a is not None and not a.logged_in):
-            listed.append(agent.request(self.round_robin, self.grouped))
-        return listed
+        absent = [agent.request(self.round_robin, self.grouped)
+                  for agent in dict.fromkeys(a for a in extra if a is not None and not a.logged_in)]
+        return (*self.listing, *absent) if absent else tuple(self.listing)
 
     def _changed(self, agent: AgentState) -> None:
         agent.cached = None
@@ -318,7 +321,7 @@ class Shop:
             if not again and 0 <= self.now - last[1] <= self.window.total_seconds():
                 conversation.returning_to = last[0]
         decision = self._decide(RouteRequest(
-            now=self._moment(self.now), agents=tuple(self._listed(self.main, last_agent)),
+            now=self._moment(self.now), agents=self._listed(self.main, last_agent),
             conversation=self._conversation_request(conversation), customer=self._customer(arrival, last)))
         action = decision["action"]
         if not again:
@@ -553,7 +556,7 @@ class Shop:
                 (last := returning_agent(item, by_id, now, self.window)) is not None and last.id in slots for item in window)
         if not useful:
             return
-        decision = self._decide(DequeueRequest(now=now, agents=tuple(agents), queue=tuple(offered)))
+        decision = self._decide(DequeueRequest(now=now, agents=agents, queue=tuple(offered)))
         for conversation_id in decision.get("expired", []):
             index = self.by_id[conversation_id]
             conversation = self.conversations[index]
@@ -637,7 +640,7 @@ class Shop:
         for index in [i for i in agent.conversations if self.conversations[i].last_from == "customer"]:
             conversation = self.conversations[index]
             decision = self._decide(TransferRequest(
-                now=self._moment(self.now), from_agent=agent.id, agents=tuple(self._listed(agent)),
+                now=self._moment(self.now), from_agent=agent.id, agents=self._listed(agent),
                 conversation=BaseConversation(id=conversation.arrival.conversation)))
             candidates = decision.get("candidates", [])
             if not candidates:
