@@ -47,7 +47,8 @@ class DecisionLog:
         # A deque, not a Queue: appending takes no lock and wakes nobody. Waking the writer for every
         # line cost a decision served over HTTP more than the decision itself; it wakes on a clock.
         self._lines: deque[str | threading.Event] = deque()
-        self._closing = threading.Event()
+        self._wake = threading.Event()  # set to write out now rather than on the clock
+        self._closing = False
         self._random = random.Random()
         # Keyed once: hmac.new derives the key's pads again on every call.
         self._keyed = hmac.new(options.buyer_key.encode("utf-8"), digestmod=hashlib.sha256)
@@ -85,7 +86,9 @@ class DecisionLog:
 
     def _drain(self) -> None:
         while True:
-            closing = self._closing.wait(WRITE_EVERY_SECONDS)
+            self._wake.wait(WRITE_EVERY_SECONDS)
+            self._wake.clear()
+            closing = self._closing
             pending: list[str] = []
             lines = self._lines
             while lines:
@@ -113,12 +116,14 @@ class DecisionLog:
 
     def close(self) -> None:
         """The writer ends after the lines already buffered."""
-        self._closing.set()
+        self._closing = True
+        self._wake.set()
 
     def wait_written(self) -> None:
         """Until every line buffered before the call has been handed to the output."""
         written = threading.Event()
         self._lines.append(written)
+        self._wake.set()
         written.wait()
 
     def _protect(self, buyer: str) -> str:

@@ -6,6 +6,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from fenliu.api import decision_log
 from fenliu.engine import Policy, load_policy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +41,13 @@ def hours_before_now(hours: float) -> str:
 
     moment = datetime.fromisoformat(NOW) - timedelta(hours=hours)
     return moment.isoformat()
+
+
+@pytest.fixture(autouse=True)
+def decision_lines_written_within_the_test() -> Iterator[None]:
+    """A test's decision log lines land in its own captured output, not on the terminal later."""
+    yield
+    decision_log.wait_written()
 
 
 @pytest.fixture(scope="session")
