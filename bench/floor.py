@@ -6,6 +6,8 @@ keeps it in agreement with the shipped policies as they change.
 """
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -106,3 +108,8 @@ def decide(policy: FloorPolicy, request: dict) -> FloorDecision:
     if present:
         return FloorDecision("queue", queue=group or "shop")
     return FloorDecision("offline_queue", queue="offline")
+
+
+def bytes_to_bytes(policy: FloorPolicy) -> Callable[[bytes], str]:
+    """The floor as a service would run it: `json.loads` of the body, the decision, `json.dumps`."""
+    return lambda body: json.dumps(decide(policy, json.loads(body)).__dict__)

@@ -1,6 +1,7 @@
-"""Throughput and latency of `POST /v1/policies/kuaishou/evaluate` under `fenliu serve`, against
+"""Throughput and latency of `POST /v1/policies/<policy>/evaluate` under `fenliu serve`, against
 the bare Flask app (`bare_app.py`) under the same gunicorn settings, with the same load generator,
-in the same run: one request per call (50 agents), then batches of 100 requests per call.
+in the same run: Kuaishou with one request per call (50 agents), then batches of 100 requests per
+call, and the enterprise policy (issue 17: priority, overflow, opening hours) one request per call.
 
 The two servers are measured in alternation, repeat after repeat, so that whatever else the
 shared machine is doing falls on both; each ratio compares two runs of the same repeat.
@@ -25,7 +26,9 @@ from .stats import Spread
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
-PATH = "/v1/policies/kuaishou/evaluate"
+# Each measurement: its name in the results, the body (one request or a batch), the policy.
+MEASUREMENTS = (("single", "single", "kuaishou"), ("batch", "batch", "kuaishou"),
+                ("single_enterprise", "single", "enterprise"))
 WORKERS = 2
 # `fenliu serve` runs gunicorn with these (api/server.py); the bare app gets exactly the same.
 GUNICORN_SETTINGS = ["--worker-class", "gthread", "--threads", "4", "--keep-alive", "5", "--timeout", "30"]
@@ -52,10 +55,14 @@ def servers(port_fenliu: int, port_bare: int) -> tuple[Server, Server]:
     return fenliu, bare
 
 
+def evaluate_path(policy: str) -> str:
+    return f"/v1/policies/{policy}/evaluate"
+
+
 def _answers(port: int, body: bytes) -> bool:
     try:
         with socket.create_connection((LOOPBACK, port), timeout=2) as sock:
-            sock.sendall(encode_post(PATH, port, body).replace(b"keep-alive", b"close"))
+            sock.sendall(encode_post(evaluate_path("kuaishou"), port, body).replace(b"keep-alive", b"close"))
             return sock.recv(64).startswith(b"HTTP/1.1 200")
     except OSError:
         return False
@@ -83,33 +90,35 @@ def running(server: Server, port: int, probe: bytes, log: Path) -> Iterator[None
             process.wait()
 
 
-def measure(kind: str, repeats: int, seconds: float, connections: int, results_dir: Path) -> dict:
+def measure(name: str, kind: str, policy: str, repeats: int, seconds: float, connections: int,
+            results_dir: Path) -> dict:
     requests = generate(50, 400, seed=7).requests
     singles = [json.dumps(request).encode() for request in requests]
     batches = [json.dumps({"requests": requests[start:start + BATCH]}).encode()
                for start in range(0, len(requests), BATCH)]
     bodies = {"single": singles, "batch": batches}[kind]
+    path = evaluate_path(policy)
     port_fenliu, port_bare = free_port(), free_port()
     fenliu, bare = servers(port_fenliu, port_bare)
     ports = {"fenliu": port_fenliu, "bare": port_bare}
     runs: dict[str, list[dict]] = {"fenliu": [], "bare": []}
-    with running(fenliu, port_fenliu, singles[0], results_dir / f"http-{kind}-fenliu.log"), \
-            running(bare, port_bare, singles[0], results_dir / f"http-{kind}-bare.log"):
-        for name in ports:  # warm-up: lazily imported modules, first-use caches, TCP slow start
-            run_load(LOOPBACK, ports[name], PATH, bodies, connections=connections, seconds=1.0)
+    with running(fenliu, port_fenliu, singles[0], results_dir / f"http-{name}-fenliu.log"), \
+            running(bare, port_bare, singles[0], results_dir / f"http-{name}-bare.log"):
+        for server in ports:  # warm-up: lazily imported modules, first-use caches, TCP slow start
+            run_load(LOOPBACK, ports[server], path, bodies, connections=connections, seconds=1.0)
         for repeat in range(repeats):
             order = ["fenliu", "bare"] if repeat % 2 == 0 else ["bare", "fenliu"]
-            for name in order:
-                result = run_load(LOOPBACK, ports[name], PATH, bodies, connections=connections, seconds=seconds)
+            for server in order:
+                result = run_load(LOOPBACK, ports[server], path, bodies, connections=connections, seconds=seconds)
                 if result.non_200 or result.failures:
-                    raise RuntimeError(f"{name} {kind}: {result.non_200} non-200 answers, {result.failures} "
+                    raise RuntimeError(f"{server} {name}: {result.non_200} non-200 answers, {result.failures} "
                                        f"connection failures ({result.statuses})")
-                runs[name].append(result.as_dict())
+                runs[server].append(result.as_dict())
     per_call = BATCH if kind == "batch" else 1
-    summary: dict = {"kind": kind, "repeats": repeats, "seconds": seconds, "connections": connections,
+    summary: dict = {"kind": kind, "policy": policy, "repeats": repeats, "seconds": seconds, "connections": connections,
                      "decisions_per_call": per_call, "servers": {}}
-    for name, results in runs.items():
-        summary["servers"][name] = {
+    for server, results in runs.items():
+        summary["servers"][server] = {
             "calls_per_s": Spread.of(r["per_second"] for r in results).as_dict(),
             "decisions_per_s": Spread.of(r["per_second"] * per_call for r in results).as_dict(),
             "p50_ms": Spread.of(r["p50_ms"] for r in results).as_dict(),
@@ -126,8 +135,8 @@ def measure(kind: str, repeats: int, seconds: float, connections: int, results_d
 def main() -> None:
     args = arguments(__doc__, repeats=3, seconds=5.0, connections=8)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    results = {kind: measure(kind, args.repeats, args.seconds, args.connections, args.out.parent)
-               for kind in ("single", "batch")}
+    results = {name: measure(name, kind, policy, args.repeats, args.seconds, args.connections, args.out.parent)
+               for name, kind, policy in MEASUREMENTS}
     write_results(args.out, results)
     for kind, summary in results.items():
         servers_line = ", ".join(f"{name} {Spread(**s['decisions_per_s']).show(0)} decisions/s"

@@ -63,7 +63,7 @@ def bench_size(agents: int, repeats: int, scale: float) -> dict:
         "floor": lambda request: floor.decide(floor.KUAISHOU, request),
         "zen": zen.decide,
         "fenliu": policy.evaluate,
-        "floor_bytes": lambda body: json.dumps(floor.decide(floor.KUAISHOU, json.loads(body)).__dict__),
+        "floor_bytes": floor.bytes_to_bytes(floor.KUAISHOU),
         "fenliu_bytes": policy.evaluate_json,
     }
     inputs = {name: bodies if name.endswith("_bytes") else requests for name in contenders}

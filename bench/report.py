@@ -48,7 +48,7 @@ FOLLOWED: dict[str, list[tuple[Callable[..., Any] | CodeType, str]]] = {
         (jsonio.encode, "encoding the answer"),
         (decision_log.write, "one log line per decision"),
         (metrics.decision_made, "decision metrics"),
-        (nested(app._measure_requests, "count"), "request metrics"),
+        (nested(app._finish_answers, "finish"), "request metrics and headers"),
     ],
     "http_app_batch_100": [
         (endpoints._evaluate_batch, "the batch loop"),
@@ -60,7 +60,7 @@ FOLLOWED: dict[str, list[tuple[Callable[..., Any] | CodeType, str]]] = {
     "reload_200_rules": [
         (loader.parse_policy, "validation"),
         (yaml_source.parse_yaml, "YAML with positions"),
-        (schema_errors.schema_issues, "JSON Schema validation"),
+        (schema_errors.schema_problems, "JSON Schema validation"),
         (policy.Policy._compile, "compiling onto durable_rules"),
     ],
 }
@@ -130,6 +130,14 @@ def targets(results: dict) -> list[Target]:
         found.append(_at_least("HTTP /evaluate calls/s vs bare Flask", http["single"]["ratio_fenliu_to_bare"], 0.9))
         found.append(_at_least("HTTP batch of 100, decisions/s vs the bare batch endpoint",
                                http["batch"]["ratio_fenliu_to_bare"], 0.9))
+        if "single_enterprise" in http:
+            found.append(_at_least("HTTP /evaluate calls/s vs bare Flask, enterprise policy",
+                                   http["single_enterprise"]["ratio_fenliu_to_bare"], 0.9))
+    enterprise = results.get("enterprise")
+    if enterprise and "route_ratio_to_floor" in enterprise:
+        ratio = _s(enterprise["route_ratio_to_floor"])
+        found.append(Target(f"in process, bytes to bytes, {enterprise['agents']} agents, enterprise policy, vs the floor",
+                            "≤ 1.5×", f"{ratio.show_range()}×", ratio.median <= 1.5))
     day = results.get("simulation")
     if day:
         found.append(Target(f"simulated day, {day['conversations']:,} conversations, {day['agents']} agents, one policy",

@@ -39,3 +39,12 @@ def test_one_nearest_rank_percentile_for_benchmarks_and_simulation():
     assert loadgen.percentile is kpis.percentile
     assert kpis.percentile(list(range(1, 21)), 95) == 19
     assert kpis.percentile(list(range(1, 21)), 100) == 20
+
+
+def test_every_function_a_benchmark_profile_follows_still_exists():
+    """The report names profiled functions by the functions themselves: renamed code fails here,
+    not at the end of `make bench`."""
+    from bench import report
+
+    for name in report.FOLLOWED:
+        assert report._followed(name), name
