@@ -9,7 +9,6 @@ a key, masked, omitted or kept as configured; a sample rate below 1 logs that fr
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import random
 import sys
@@ -39,6 +38,28 @@ class DecisionLogOptions:
 WRITE_EVERY_SECONDS = 0.05
 
 
+class KeyedDigest:
+    """HMAC-SHA256 under one key (RFC 2104) with its two keyed hash states made once: the standard
+    library's HMAC object, copied per buyer, cost a decision served over HTTP 7 µs, twice this.
+    A test holds it to `hmac.new`'s digest for any key and message."""
+
+    BLOCK = 64  # SHA-256's block size in bytes
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) > self.BLOCK:
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(self.BLOCK, b"\0")
+        self._inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in key))
+        self._outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in key))
+
+    def hexdigest(self, message: bytes) -> str:
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
+
+
 class DecisionLog:
     def __init__(self, options: DecisionLogOptions, output: TextIO | None = None) -> None:
         """`output` is stderr unless given: the stderr of the moment, which a test runner may swap."""
@@ -50,8 +71,7 @@ class DecisionLog:
         self._wake = threading.Event()  # set to write out now rather than on the clock
         self._closing = False
         self._random = random.Random()
-        # Keyed once: hmac.new derives the key's pads again on every call.
-        self._keyed = hmac.new(options.buyer_key.encode("utf-8"), digestmod=hashlib.sha256)
+        self._keyed = KeyedDigest(options.buyer_key.encode("utf-8"))
         threading.Thread(target=self._drain, name="fenliu-decision-log", daemon=True).start()
 
     def write(self, envelope: Envelope, event: str, latency_us: int, request: Any, body: bytes | None = None) -> None:
@@ -132,9 +152,7 @@ class DecisionLog:
             return buyer
         if mode == "mask":
             return buyer[:1] + "*" * max(len(buyer) - 1, 3)
-        digest = self._keyed.copy()
-        digest.update(buyer.encode("utf-8", "surrogatepass"))
-        return "sha256:" + digest.hexdigest()[:16]
+        return "sha256:" + self._keyed.hexdigest(buyer.encode("utf-8", "surrogatepass"))[:16]
 
     def _protect_request(self, value: Any, key: str = "") -> Any:
         if isinstance(value, dict):

@@ -25,18 +25,17 @@ def json_logger(name: str) -> logging.Logger:
     return log
 
 
-_stamp: tuple[int, str] = (-1, "")
+_second: tuple[int, str] = (-1, "")
 
 
 def now_iso() -> str:
-    """UTC now to the millisecond, written once per millisecond: every decision log line has one."""
-    global _stamp
-    milliseconds = time.time_ns() // 1_000_000
-    if milliseconds != _stamp[0]:
-        seconds, fraction = divmod(milliseconds, 1000)
-        moment = datetime.fromtimestamp(seconds, timezone.utc).replace(microsecond=fraction * 1000)
-        _stamp = (milliseconds, moment.isoformat(timespec="milliseconds"))
-    return _stamp[1]
+    """UTC now to the millisecond, as `isoformat(timespec="milliseconds")` writes it; the date and
+    time of day written once per second: every decision log line has one."""
+    global _second
+    seconds, milliseconds = divmod(time.time_ns() // 1_000_000, 1000)
+    if seconds != _second[0]:
+        _second = (seconds, datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"))
+    return f"{_second[1]}.{milliseconds:03d}+00:00"
 
 
 def emit(log: logging.Logger, level: int, event: str, **fields: object) -> None:

@@ -4,6 +4,8 @@ good policies in service; a decision log that never stalls decisions; SIGTERM th
 admin operations closed to the network when no token is set."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
 import json
 import os
@@ -14,14 +16,18 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fenliu.api import metrics
 from fenliu.api.app import create_app
-from fenliu.api.decision_log import DecisionLog, DecisionLogOptions
+from fenliu.api.decision_log import DecisionLog, DecisionLogOptions, KeyedDigest
+from fenliu.api.jsonlog import now_iso
 from fenliu.api.settings import Settings
 
 from conftest import agent, route
@@ -330,6 +336,20 @@ def test_the_buyer_can_be_left_out():
 @pytest.mark.parametrize("sample, count", [(0.0, 0), (1.0, 200)])
 def test_sampling_logs_that_fraction_of_decisions(sample, count):
     assert len(_decision_lines(DecisionLogOptions(sample=sample), decisions=200)) == count
+
+
+@settings(max_examples=200, deadline=None)
+@given(key=st.binary(max_size=200), message=st.binary(max_size=300))
+def test_the_buyer_digest_is_hmac_sha256_for_any_key_and_buyer(key, message):
+    assert KeyedDigest(key).hexdigest(message) == hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def test_log_times_are_utc_iso_8601_to_the_millisecond():
+    before = datetime.now(timezone.utc)
+    stamp = now_iso()
+    after = datetime.now(timezone.utc)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", stamp), stamp
+    assert before.replace(microsecond=before.microsecond // 1000 * 1000) <= datetime.fromisoformat(stamp) <= after
 
 
 class _FullDisk(io.StringIO):
