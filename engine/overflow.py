@@ -32,4 +32,4 @@ def reach(base: str, waited_seconds: float, steps: tuple[OverflowStep, ...]) -> 
 
 
 def serves(agent_groups: tuple[str, ...], groups: frozenset[str] | None) -> bool:
-    return groups is None or any(group in groups for group in agent_groups)
+    return groups is None or not groups.isdisjoint(agent_groups)  # in C: it runs for every agent of a pool

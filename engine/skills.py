@@ -67,7 +67,11 @@ def skill_names(requirements: Iterable[SkillRequirement]) -> tuple[str, ...]:
 
 
 def qualifies(skills: Mapping[str, int], levels: Mapping[str, int]) -> bool:
-    return all(skills.get(name, 0) >= level for name, level in levels.items())
+    # A loop, not all() over a generator: it runs for every agent of a pool, against one or two skills.
+    for name, level in levels.items():
+        if skills.get(name, 0) < level:
+            return False
+    return True
 
 
 def proficiency(skills: Mapping[str, int], names: tuple[str, ...]) -> int:
