@@ -52,7 +52,7 @@ def evaluate(name: str):
 
 
 def _json_response(answer: Any) -> Response:
-    return Response(jsonio.encode(answer), mimetype="application/json")
+    return Response(jsonio.encode(answer), content_type="application/json")
 
 
 def _evaluate_batch(service: Service, policy: Policy, items: list[bytes], explain: bool) -> list[Envelope | dict[str, Any]]:

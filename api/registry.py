@@ -16,8 +16,7 @@ import os
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeAlias
@@ -67,6 +66,24 @@ class Loaded:
             close = self._users == 0
         if close:
             self.policy.close()
+
+
+class Lease:
+    """A version held for one request: released, and closed if a reload retired it meanwhile, at
+    the end of the `with` block. A class, not a generator context manager: a quarter of the cost,
+    on every decision served."""
+
+    __slots__ = ("loaded",)
+
+    def __init__(self, loaded: Loaded | None) -> None:
+        self.loaded = loaded
+
+    def __enter__(self) -> Loaded | None:
+        return self.loaded
+
+    def __exit__(self, *exc: object) -> None:
+        if self.loaded is not None:
+            self.loaded.release()
 
 
 @dataclass(frozen=True)
@@ -130,22 +147,15 @@ class PolicyRegistry:
         loaded is reported, not a reason to take the worker's good policies out of service."""
         return self.refreshed_once and any(entry.loaded is not None for entry in self._entries.values())
 
-    @contextmanager
-    def lease(self, name: str) -> Iterator[Loaded | None]:
-        """The version of `name` serving now, kept alive (not closed) until the block ends."""
+    def lease(self, name: str) -> Lease:
+        """The version of `name` serving now (None if none), kept alive (not closed) until the
+        `with` block ends."""
         while True:
             entry = self._entries.get(name)
             loaded = entry.loaded if entry else None
-            if loaded is None:
-                yield None
-                return
             # A reload may retire this version between the lookup and the acquire: look again.
-            if loaded.try_acquire():
-                break
-        try:
-            yield loaded
-        finally:
-            loaded.release()
+            if loaded is None or loaded.try_acquire():
+                return Lease(loaded)
 
     def read(self, name: str) -> Snapshot:
         """The bytes of policy `name` now: a watcher takes them the moment a file changes, so a

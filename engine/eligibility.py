@@ -84,7 +84,7 @@ def choose(agents: Sequence[Agent], strategy: str, capacity: Capacity, skills: t
     return agents[keys.index(min(keys))]
 
 
-def counts(agents: list[Agent]) -> dict[str, int]:
+def counts(agents: Sequence[Agent]) -> dict[str, int]:
     """Head counts a policy can test: how many agents are listed, logged in, online, on break, eligible.
 
     Written as one pass without helper calls: it runs over every agent of every request, once per

@@ -5,7 +5,9 @@ them, the compiler maps them to short engine fields, and `docs/facts.md` is gene
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from .model import Group
@@ -97,19 +99,27 @@ def counter_names(prefix: str) -> tuple[str, ...]:
     return tuple(f"{prefix}.{key}" for key in COUNTERS)
 
 
-def put_counters(facts: dict[str, Any], prefix: str, agents: list[Agent], capacity: Capacity) -> None:
+@lru_cache(maxsize=None)
+def _named(prefix: str) -> dict[str, str]:
+    """`key` → `prefix.key` for every counter and agent field: built once, not on every request."""
+    return {key: f"{prefix}.{key}" for key in (*COUNTERS, *AGENT_FIELDS)}
+
+
+def put_counters(facts: dict[str, Any], prefix: str, agents: Sequence[Agent], capacity: Capacity) -> None:
+    named = _named(prefix)
     for key, value in counts(agents).items():
-        facts[f"{prefix}.{key}"] = value
+        facts[named[key]] = value
 
 
 def put_agent(facts: dict[str, Any], prefix: str, agent: Agent | None, capacity: Capacity) -> None:
-    facts[f"{prefix}.present"] = agent is not None
+    named = _named(prefix)
+    facts[named["present"]] = agent is not None
     if agent is None:
         return
-    facts[f"{prefix}.status"] = agent.status
-    facts[f"{prefix}.suspended"] = agent.suspended
-    facts[f"{prefix}.active"] = agent.active
-    facts[f"{prefix}.saturation"] = capacity.saturation(agent)
-    facts[f"{prefix}.at_capacity"] = capacity.at_capacity(agent)
-    facts[f"{prefix}.unlimited"] = agent.max_sessions is None
-    facts[f"{prefix}.eligible"] = capacity.eligible(agent)
+    facts[named["status"]] = agent.status
+    facts[named["suspended"]] = agent.suspended
+    facts[named["active"]] = agent.active
+    facts[named["saturation"]] = capacity.saturation(agent)
+    facts[named["at_capacity"]] = capacity.at_capacity(agent)
+    facts[named["unlimited"]] = agent.max_sessions is None
+    facts[named["eligible"]] = capacity.eligible(agent)

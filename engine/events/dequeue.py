@@ -145,7 +145,7 @@ def situate(request: DequeueRequest, policy: PolicyDocument) -> Situation:
     if items:
         facts["queue.oldest_minutes"] = max((now - item.enqueued_at).total_seconds() / 60 for item in items)
     if policy.tests(NAME, counter_names("shop")):
-        put_counters(facts, "shop", list(agents), capacity)
+        put_counters(facts, "shop", agents, capacity)
     if policy.hours is not None:
         facts["shop.open"] = policy.hours.is_open(shop_local(now, policy.timezone))
     return Situation(request, facts, {"now": now, "agents": agents, "items": items, "ttl": ttl, "capacity": capacity})

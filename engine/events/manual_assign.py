@@ -75,7 +75,7 @@ def situate(request: ManualAssignRequest, policy: PolicyDocument) -> Situation:
     target = next((agent for agent in agents if agent.id == chosen), None)
     facts: dict[str, Any] = {"by.role": role}
     put_agent(facts, "to_agent", target, capacity)
-    put_counters(facts, "shop", list(agents), capacity)
+    put_counters(facts, "shop", agents, capacity)
     return Situation(request, facts, {"target": target, "chosen": chosen, "conversation_id": request.conversation.id,
                                       "role": role, "capacity": capacity})
 

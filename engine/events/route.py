@@ -134,7 +134,7 @@ def situate(request: RouteRequest, policy: PolicyDocument) -> Situation:
     put_agent(facts, "last_agent", last_agent, capacity)
     put_agent(facts, "main", main, capacity)
     if policy.tests(NAME, SHOP_COUNTERS):
-        put_counters(facts, "shop", list(agents), capacity)
+        put_counters(facts, "shop", agents, capacity)
         facts["shop.all_suspended"] = facts["shop.online"] > 0 and facts["shop.suspended"] == facts["shop.online"]
     if group is not None:
         facts["conversation.group"] = group.name

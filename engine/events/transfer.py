@@ -54,7 +54,7 @@ def situate(request: TransferRequest, policy: PolicyDocument) -> Situation:
     capacity = Capacity(policy.params.capacity.max)
     facts: dict[str, Any] = {}
     put_agent(facts, "from_agent", next((a for a in agents if a.id == sender), None), capacity)
-    put_counters(facts, "shop", list(agents), capacity)
+    put_counters(facts, "shop", agents, capacity)
     return Situation(request, facts, {"agents": agents, "sender": sender, "capacity": capacity})
 
 
