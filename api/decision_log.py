@@ -3,8 +3,9 @@
 A decision puts its line in a bounded buffer and goes on; one writer thread per worker empties
 the buffer to stderr, every line it holds in one write. When the output cannot keep up (a full
 pipe, a stalled collector) or fails, lines are dropped and counted in
-`fenliu_decision_log_dropped_total`, so a slow log costs lines, never decisions. Buyer identifiers (`customer.id`, wherever a request has a customer) are hashed with
-a key, masked, omitted or kept as configured; a sample rate below 1 logs that fraction only.
+`fenliu_decision_log_dropped_total`, so a slow log costs lines, never decisions. Buyer identifiers
+(`customer.id`, wherever a request has a customer) are hashed with a key, masked, omitted or kept
+as configured; a sample rate below 1 logs that fraction only.
 """
 from __future__ import annotations
 
