@@ -5,7 +5,7 @@ faster than jsonschema and so keeps a reload of a large policy fast; only a docu
 walked by jsonschema, the authority on errors, whose error tree the explanations below read.
 
 A failed `oneOf` (conditions, actions) is traced into the branch the author evidently meant,
-chosen by the key they wrote, so they read "unknown operator `lte`; did you mean `le`?" rather
+chosen by the key they wrote, so they read "unknown key `lte`; did you mean `le`?" rather
 than "is not valid under any of the given schemas".
 """
 from __future__ import annotations
@@ -25,9 +25,14 @@ from .errors import Issue
 from .suggestions import Hint, did_you_mean
 from .yaml_source import NodePath, YamlDocument
 
-# Words people write for a key of the language, when spelling is no guide (`if` for `when`).
+# Words people write for a key of the language, when spelling is no guide (`if` for `when`), and
+# the operators of other rule languages (MongoDB, json-rules-engine), whose nearest spelling may be
+# the wrong operator (`lte` is as close to `lt` as to `le`). They win over the nearest spelling.
 SYNONYMS = {"if": "when", "condition": "when", "conditions": "when", "do": "then", "action": "then",
-            "on": "event", "trigger": "event", "order": "priority"}
+            "on": "event", "trigger": "event", "order": "priority",
+            "lte": "le", "gte": "ge", "neq": "ne", "nin": "not_in", "equal": "eq", "notEqual": "ne",
+            "lessThan": "lt", "lessThanInclusive": "le", "greaterThan": "gt", "greaterThanInclusive": "ge",
+            "notIn": "not_in"}
 # Actions that take options, as an operator would write them.
 ACTION_EXAMPLES = {"assign": "assign: {among: shop}", "queue": "queue: {in: shop}",
                    "divert": "divert: {to: backup-team}", "hold": "hold: {for: main}"}
@@ -79,9 +84,7 @@ def _explain(error: ValidationError) -> Iterator[tuple[NodePath, str, bool, Hint
     elif kind == "additionalProperties":
         known = list(error.schema.get("properties", {}))
         for key in sorted(set(instance) - set(known)):
-            hint = did_you_mean(key, known)
-            if hint.name is None and SYNONYMS.get(key) in known:
-                hint = Hint(SYNONYMS[key])
+            hint = Hint(SYNONYMS[key]) if SYNONYMS.get(key) in known else did_you_mean(key, known)
             yield path + (key,), f"unknown key `{key}`{hint}", True, hint
     elif kind == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message

@@ -37,6 +37,14 @@ def test_if_is_taken_for_when():
         "unknown key `if`; did you mean `when`?"]
 
 
+@pytest.mark.parametrize("written, meant", [("lte", "le"), ("gte", "ge"), ("neq", "ne"), ("nin", "not_in"),
+                                             ("greaterThanInclusive", "ge"), ("lessThan", "lt")])
+def test_another_rule_language_s_operator_is_taken_for_fenliu_s(written, meant):
+    """`lte` is as near to `lt` as to `le` by spelling: the meaning decides."""
+    text = f"name: p\nplatform: custom\nrules:\n  - {{id: a, when: {{fact: queue.length, {written}: 3}}, then: none}}\n"
+    assert messages(text) == [f"unknown key `{written}`; did you mean `{meant}`?"]
+
+
 def test_a_bad_rule_id_says_what_an_id_may_hold_not_a_regular_expression():
     (message,) = messages("name: p\nplatform: custom\nrules:\n  - {id: Bad Id, then: none}\n")
     assert "lower-case letters, digits" in message and "^[" not in message
