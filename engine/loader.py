@@ -479,6 +479,12 @@ def _unknown_fact(fact: str, event: Any, groups: tuple[Group, ...]) -> tuple[str
                 f"rule, or test a fact of `{event.name}` (docs/facts.md)"), Hint()
     known = list(event.facts) + [f"groups.{g.name}.{c}" for g in groups for c in ("online", "eligible")]
     hint = did_you_mean(fact, known)
+    if hint.name is None:  # mistyped, and another event's: `queue.lenght` in a route rule
+        elsewhere = {name: other.name for other in EVENTS.values() for name in other.facts}
+        near = did_you_mean(fact, elsewhere)
+        if near.name is not None:
+            return (f"unknown fact `{fact}` for `{event.name}` events; `{near.name}` is a fact of "
+                    f"`{elsewhere[near.name]}` events (docs/facts.md)"), near
     return f"unknown fact `{fact}` for `{event.name}` events{hint}", hint
 
 

@@ -45,6 +45,12 @@ def test_another_rule_language_s_operator_is_taken_for_fenliu_s(written, meant):
     assert messages(text) == [f"unknown key `{written}`; did you mean `{meant}`?"]
 
 
+def test_a_mistyped_fact_of_another_event_names_that_event():
+    text = "name: p\nplatform: custom\nrules:\n  - {id: a, when: {fact: queue.lenght, le: 3}, then: none}\n"
+    assert messages(text) == ["unknown fact `queue.lenght` for `route` events; `queue.length` is a fact of "
+                              "`dequeue` events (docs/facts.md)"]
+
+
 def test_a_bad_rule_id_says_what_an_id_may_hold_not_a_regular_expression():
     (message,) = messages("name: p\nplatform: custom\nrules:\n  - {id: Bad Id, then: none}\n")
     assert "lower-case letters, digits" in message and "^[" not in message
