@@ -182,7 +182,8 @@ class Reader:
         def check(value: Any, path: str) -> str:
             if isinstance(value, str) and value in options:
                 return value
-            self.fail(path, f"must be one of {', '.join(options)}, not {value!r}")
+            hint = did_you_mean(value, options) if isinstance(value, str) else Hint()
+            self.fail(path, f"must be one of {', '.join(options)}, not {value!r}{hint}", hint)
             return options[0]
 
         return check

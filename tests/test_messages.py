@@ -51,6 +51,19 @@ def test_a_mistyped_fact_of_another_event_names_that_event():
                               "`dequeue` events (docs/facts.md)"]
 
 
+def test_a_mistyped_status_in_a_request_is_named_with_its_fix():
+    policy = load_policy(ROOT / "rules" / "kuaishou.yaml")
+    try:
+        with pytest.raises(RequestError) as raised:
+            policy.evaluate({"event": "route", "now": "2026-12-04T10:00:00Z", "agents": [{"id": "a1", "status": "onlin"}]})
+    finally:
+        policy.close()
+    (issue,) = raised.value.issues
+    assert issue.as_dict() == {**issue.location.as_dict(), "suggestion": "did you mean `online`?",
+                               "message": "must be one of online, invisible, break, offline, not 'onlin'; did you mean `online`?"}
+    assert issue.location.path == "agents[0].status"
+
+
 def test_a_bad_rule_id_says_what_an_id_may_hold_not_a_regular_expression():
     (message,) = messages("name: p\nplatform: custom\nrules:\n  - {id: Bad Id, then: none}\n")
     assert "lower-case letters, digits" in message and "^[" not in message
