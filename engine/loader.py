@@ -86,6 +86,11 @@ def _valid_parts(data: dict[str, Any], broken: list[NodePath]) -> dict[str, Any]
         if isinstance(rules, list) else []
     valid["_rule_paths"] = [("rules", index) for index, _ in enumerate(rules) if not spoiled(("rules", index))] \
         if isinstance(rules, list) else []
+    valid["_sound_conditions"] = [
+        (rule, ("rules", index)) for index, rule in enumerate(rules)
+        if spoiled(("rules", index)) and isinstance(rule, dict) and "when" in rule and OLD_EVENT_KEY not in rule
+        and not spoiled(("rules", index, "when")) and not spoiled(("rules", index, EVENT_KEY))
+    ] if isinstance(rules, list) else []
     return valid
 
 
@@ -94,6 +99,7 @@ def _build(checker: _Checker, data: dict[str, Any], sha256: str) -> PolicyDocume
     params = _params(checker, data.get("params", {}), platform)
     groups = _groups(checker, data.get("groups", {}))
     rules = [_rule(checker, raw, at, params, groups) for raw, at in zip(data["rules"], data["_rule_paths"])]
+    _check_sound_conditions(checker, data["_sound_conditions"], params, groups)
     if "hours" not in checker.document.data:
         _check_no_hours_needed(checker, rules)
     _check_ids(checker, rules, data["_rule_paths"])
@@ -109,6 +115,16 @@ def _build(checker: _Checker, data: dict[str, Any], sha256: str) -> PolicyDocume
         timezone=_timezone(checker, data.get("timezone"), platform),
         hours=_hours(checker, data["hours"]) if "hours" in data else None,
     )
+
+
+def _check_sound_conditions(checker: _Checker, rules: list[tuple[dict[str, Any], NodePath]], params: Params,
+                            groups: tuple[Group, ...]) -> None:
+    """A rule the schema refused (a mistyped action, a missing `then`) still has its condition's facts
+    and params checked when the condition and the event are sound: one run reports them all."""
+    for raw, at in rules:
+        event = EVENTS.get(raw.get(EVENT_KEY, "route"))
+        if event is not None:
+            _condition(checker, raw["when"], at + ("when",), event, params, groups)
 
 
 def _timezone(checker: _Checker, raw: str | None, platform: PlatformProfile) -> Any:

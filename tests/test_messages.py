@@ -64,6 +64,16 @@ def test_a_mistyped_status_in_a_request_is_named_with_its_fix():
     assert issue.location.path == "agents[0].status"
 
 
+def test_a_rule_the_schema_refuses_still_has_its_condition_checked_in_the_same_run():
+    text = ("name: p\nplatform: custom\nrules:\n"
+            "  - {id: a, when: {fact: shop.onlin, gt: 0}, then: {assign: {amoung: shop}}}\n"
+            "  - {id: b, event: dequeue, when: {fact: queue.lenght, gt: 0}}\n")
+    assert messages(text) == ["unknown fact `shop.onlin` for `route` events; did you mean `shop.online`?",
+                              "unknown key `amoung`; did you mean `among`?",
+                              "missing required key `then`",
+                              "unknown fact `queue.lenght` for `dequeue` events; did you mean `queue.length`?"]
+
+
 def test_a_bad_rule_id_says_what_an_id_may_hold_not_a_regular_expression():
     (message,) = messages("name: p\nplatform: custom\nrules:\n  - {id: Bad Id, then: none}\n")
     assert "lower-case letters, digits" in message and "^[" not in message
