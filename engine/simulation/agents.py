@@ -100,13 +100,16 @@ def draw_luck(trace: Sequence[Arrival], behaviour: Behaviour, seed: int) -> list
     wrap_up = _factor(rng, behaviour.wrap_up_distribution, behaviour.wrap_up_sigma)
     patience = _factor(rng, behaviour.patience_distribution, behaviour.patience_sigma)
     median_patience = behaviour.patience_median_seconds
+    # Read once, drawn in list comprehensions: this runs for every conversation of the day.
+    draw, lognormal = rng.random, rng.lognormvariate
+    reply_sigma, manual_share = behaviour.reply_sigma, behaviour.manual_close_share
     luck = []
     for arrival in trace:
-        replies = 1 + len(arrival.follow_ups)
+        replies = range(1 + len(arrival.follow_ups))
         luck.append(Luck(
-            manual=rng.random() < behaviour.manual_close_share,
-            reply=tuple(rng.lognormvariate(0.0, behaviour.reply_sigma) for _ in range(replies)),
-            wrap_up=tuple(wrap_up() for _ in range(replies)),
+            manual=draw() < manual_share,
+            reply=tuple([lognormal(0.0, reply_sigma) for _ in replies]),
+            wrap_up=tuple([wrap_up() for _ in replies]),
             patience=math.inf if median_patience is None else median_patience * patience(),
         ))
     return luck
