@@ -1,4 +1,5 @@
-"""Reading request bodies strictly: the right content type, valid JSON, no NaN, bounded nesting."""
+"""Reading requests strictly: the right content type, valid JSON, no NaN, bounded nesting; and the
+request itself without Flask's proxy, for the evaluate path."""
 from __future__ import annotations
 
 import re

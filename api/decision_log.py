@@ -73,7 +73,8 @@ class DecisionLog:
         self._closing = False
         self._random = random.Random()
         self._keyed = KeyedDigest(options.buyer_key.encode("utf-8"))
-        threading.Thread(target=self._drain, name="fenliu-decision-log", daemon=True).start()
+        self._writer = threading.Thread(target=self._drain, name="fenliu-decision-log", daemon=True)
+        self._writer.start()
 
     def write(self, envelope: Envelope, event: str, latency_us: int, request: Any, body: bytes | None = None) -> None:
         if self.options.sample < 1.0 and self._random.random() >= self.options.sample:
@@ -145,7 +146,9 @@ class DecisionLog:
         written = threading.Event()
         self._lines.append(written)
         self._wake.set()
-        written.wait()
+        while not written.wait(WRITE_EVERY_SECONDS):
+            if not self._writer.is_alive():  # closed: nothing is left to wait for
+                return
 
     def _protect(self, buyer: str) -> str:
         mode = self.options.buyer

@@ -69,21 +69,29 @@ class Loaded:
 
 
 class Lease:
-    """A version held for one request: released, and closed if a reload retired it meanwhile, at
-    the end of the `with` block. A class, not a generator context manager: a quarter of the cost,
-    on every decision served."""
+    """The version of one policy serving when the `with` block starts (None if none), held until it
+    ends: released then, and closed if a reload retired it meanwhile. A class, not a generator
+    context manager: a quarter of the cost, on every decision served."""
 
-    __slots__ = ("loaded",)
+    __slots__ = ("_entries", "_name", "_loaded")
 
-    def __init__(self, loaded: Loaded | None) -> None:
-        self.loaded = loaded
+    def __init__(self, entries: Callable[[], dict[str, Entry]], name: str) -> None:
+        self._entries, self._name = entries, name
+        self._loaded: Loaded | None = None
 
     def __enter__(self) -> Loaded | None:
-        return self.loaded
+        while True:
+            entry = self._entries().get(self._name)
+            loaded = entry.loaded if entry else None
+            # A reload may retire this version between the lookup and the acquire: look again.
+            if loaded is None or loaded.try_acquire():
+                self._loaded = loaded
+                return loaded
 
     def __exit__(self, *exc: object) -> None:
-        if self.loaded is not None:
-            self.loaded.release()
+        if self._loaded is not None:
+            self._loaded.release()
+            self._loaded = None
 
 
 @dataclass(frozen=True)
@@ -148,14 +156,9 @@ class PolicyRegistry:
         return self.refreshed_once and any(entry.loaded is not None for entry in self._entries.values())
 
     def lease(self, name: str) -> Lease:
-        """The version of `name` serving now (None if none), kept alive (not closed) until the
-        `with` block ends."""
-        while True:
-            entry = self._entries.get(name)
-            loaded = entry.loaded if entry else None
-            # A reload may retire this version between the lookup and the acquire: look again.
-            if loaded is None or loaded.try_acquire():
-                return Lease(loaded)
+        """`with registry.lease(name) as loaded`: the version of `name` serving as the block starts
+        (None if none), kept alive (not closed) until it ends."""
+        return Lease(lambda: self._entries, name)
 
     def read(self, name: str) -> Snapshot:
         """The bytes of policy `name` now: a watcher takes them the moment a file changes, so a

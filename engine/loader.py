@@ -499,8 +499,9 @@ def _unknown_fact(fact: str, event: Any, groups: tuple[Group, ...]) -> tuple[str
         elsewhere = {name: other.name for other in EVENTS.values() for name in other.facts}
         near = did_you_mean(fact, elsewhere)
         if near.name is not None:
+            # No suggestion to apply: writing `queue.length` into a route rule would still be wrong.
             return (f"unknown fact `{fact}` for `{event.name}` events; `{near.name}` is a fact of "
-                    f"`{elsewhere[near.name]}` events (docs/facts.md)"), near
+                    f"`{elsewhere[near.name]}` events (docs/facts.md)"), Hint()
     return f"unknown fact `{fact}` for `{event.name}` events{hint}", hint
 
 

@@ -52,6 +52,7 @@ def _quick_check(name: str) -> jsonschema_rs.Validator:
 
 
 def surely_valid(data: object, schema_name: str) -> bool:
+    """jsonschema-rs's verdict: True only when the document is valid; False sends it to jsonschema."""
     try:
         return bool(_quick_check(schema_name).is_valid(data))
     except ValueError:  # a value JSON has no form for, such as a number as a mapping key

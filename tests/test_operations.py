@@ -367,6 +367,17 @@ def test_lines_a_failing_output_cannot_take_are_dropped_and_counted():
     assert _dropped() - before == 5
 
 
+def test_waiting_for_a_closed_decision_log_returns():
+    journal = DecisionLog(DecisionLogOptions(), io.StringIO())
+    journal.close()
+    journal.wait_written()  # the writer's last pass
+    time.sleep(0.2)
+    waiter = threading.Thread(target=journal.wait_written, daemon=True)
+    waiter.start()
+    waiter.join(timeout=5)
+    assert not waiter.is_alive(), "waited for a writer that has ended"
+
+
 def _dropped() -> float:
     exposition = metrics.exposition()[0].decode()
     return next(float(line.split()[-1]) for line in exposition.splitlines()

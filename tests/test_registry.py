@@ -171,3 +171,13 @@ def test_a_file_gone_between_listing_and_reading_is_not_a_rejection(registry, ru
     (rules_dir / "kuaishou.yaml").unlink()
     report = registry.refresh()
     assert report.rejected == [] and registry.entry("kuaishou").status == "active"
+
+
+def test_a_lease_holds_the_version_serving_when_its_block_starts(registry, rules_dir):
+    lease = registry.lease("kuaishou")
+    _bump(rules_dir / "kuaishou.yaml", "4")
+    registry.refresh()
+    with lease as loaded:
+        assert loaded.policy.version == "4"
+    assert _version(registry) == "4"
+
