@@ -132,23 +132,25 @@ def situate(request: DequeueRequest, policy: PolicyDocument) -> Situation:
     now, agents, items = request.now, request.agents, request.queue
     capacity = Capacity(policy.params.capacity.max)
     ttl = offline_ttl(policy)
-    expired = [item for item in items if has_expired(item, now, ttl)]
+    offline = [item for item in items if item.offline]
+    expired = [item for item in offline if has_expired(item, now, ttl)]
     facts: dict[str, Any] = {
         "queue.length": len(items),
-        "queue.offline": sum(item.offline for item in items),
+        "queue.offline": len(offline),
         "queue.expired": len(expired),
-        "queue.cached": sum(item.cached_at is not None for item in items),
+        "queue.cached": len([item for item in items if item.cached_at is not None]),
     }
     # Facts that take a pass over every agent, derived only for a policy whose rules test them.
     if policy.tests(NAME, ("shop.free_slots",)):
         facts["shop.free_slots"] = sum(free_slots(agent, capacity, len(items)) for agent in capacity.eligible_among(agents))
     if items:
-        facts["queue.oldest_minutes"] = max((now - item.enqueued_at).total_seconds() / 60 for item in items)
+        facts["queue.oldest_minutes"] = (now - min([item.enqueued_at for item in items])).total_seconds() / 60
     if policy.tests(NAME, counter_names("shop")):
         put_counters(facts, "shop", agents, capacity)
     if policy.hours is not None:
         facts["shop.open"] = policy.hours.is_open(shop_local(now, policy.timezone))
-    return Situation(request, facts, {"now": now, "agents": agents, "items": items, "ttl": ttl, "capacity": capacity})
+    return Situation(request, facts, {"now": now, "agents": agents, "items": items, "ttl": ttl, "capacity": capacity,
+                                      "expiring": len(expired)})
 
 
 def _read_item(reader: Reader, raw: Any, path: str, now: datetime | None) -> Queued:
@@ -233,7 +235,10 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
     for item in order:
         if item.cached_at is not None and item.cached_at in agents and slots[item.cached_at] > 0:
             give(item, agents[item.cached_at])
+    expiring = extra["expiring"]
     for item in order:
+        if free[0] == 0 and len(expired) == expiring:
+            break  # no free slot and nothing left to list as expired: the rest of the queue waits
         if item.cached_at is not None:
             continue
         if has_expired(item, now, ttl):
