@@ -133,6 +133,9 @@ class ConversationState:
     closed_by: str | None = None
     requested: Conversation | None = None
     priority: float = 0
+    # The conversation as dequeue requests list it, and the buyer's last contact it was built with:
+    # it is listed on every dequeue while it waits, and changes only when that contact does.
+    listed: tuple[Queued, tuple[str, float] | None] | None = None
 
 
 @dataclass
@@ -377,6 +380,7 @@ class Shop:
         self._start_wait(conversation)
         conversation.state = "offline" if queue == OFFLINE else "cached" if queue.startswith(CACHE) else "queued"
         conversation.queue = queue
+        conversation.listed = None
         self.queues.setdefault(queue, {})[index] = None
 
     def _requirement(self, arrival: Arrival) -> SkillRequirement | None:
@@ -533,6 +537,7 @@ class Shop:
             return
         now = self._moment(self.now)
         by_id = {agent.id: agent for agent in agents}
+        free_agents = [(by_id[agent_id], free) for agent_id, free in slots.items()]
         offered: list[Queued] = []
         useful = False
         for name, queue in self.queues.items():
@@ -546,8 +551,13 @@ class Shop:
                         break
                     expired += 1
             groups = first_groups(head)
-            room = sum(free for agent in agents if (free := slots.get(agent.id, 0))
-                       and (self.whole_queue or may_take(agent, head, groups)))
+            if self.whole_queue:
+                room = sum(slots.values())
+            elif head.cached_at is not None:  # a cache opens only in its own agent's windows (B20)
+                own = slots.get(head.cached_at, 0)
+                room = own if own and may_take(by_id[head.cached_at], head, groups) else 0
+            else:
+                room = sum(free for agent, free in free_agents if may_take(agent, head, groups))
             wanted = len(queue) if self.whole_queue else expired + room + DEQUEUE_MARGIN
             window = [self._queued(self.conversations[index])
                       for index in islice(queue, min(wanted, MAX_QUEUE - len(offered)))]
@@ -571,16 +581,22 @@ class Shop:
 
     def _queued(self, conversation: ConversationState) -> Queued:
         """A waiting conversation as the dequeue request lists it."""
+        last = self._last_contact(conversation.arrival)
+        listed = conversation.listed
+        if listed is not None and listed[1] == last:
+            return listed[0]
         wanted = self._conversation_request(conversation)
         queue = conversation.queue or ""
         cached_at = queue[len(CACHE):] if queue.startswith(CACHE) else None
-        return Queued(
+        item = Queued(
             conversation=QueuedConversation(id=conversation.arrival.conversation, entry=wanted.entry,
                                             category=wanted.category, to_main=wanted.to_main, internal=wanted.internal),
             enqueued_at=self._moment(conversation.enqueued_at),
-            customer=self._customer(conversation.arrival, self._last_contact(conversation.arrival)),
+            customer=self._customer(conversation.arrival, last),
             offline=queue == OFFLINE, queue=queue if queue != OFFLINE and cached_at is None else "shop",
             cached_at=cached_at, priority=conversation.priority)
+        conversation.listed = (item, last)
+        return item
 
     # ---- the roster (B1, B2, B15, B16) ---------------------------------------------------
 
