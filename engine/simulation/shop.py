@@ -133,8 +133,9 @@ class ConversationState:
     closed_by: str | None = None
     requested: Conversation | None = None
     priority: float = 0
-    # The conversation as dequeue requests list it, and the buyer's last contact it was built with:
-    # it is listed on every dequeue while it waits, and changes only when that contact does.
+    # The conversation as dequeue requests list it, and the shop's record of the buyer's last contact
+    # it was built with (None: the trace's, which never changes): it is listed on every dequeue while
+    # it waits, and changes only when that record does.
     listed: tuple[Queued, tuple[str, float] | None] | None = None
 
 
@@ -581,10 +582,11 @@ class Shop:
 
     def _queued(self, conversation: ConversationState) -> Queued:
         """A waiting conversation as the dequeue request lists it."""
-        last = self._last_contact(conversation.arrival)
+        seen = self.customers.get(conversation.arrival.customer)
         listed = conversation.listed
-        if listed is not None and listed[1] == last:
+        if listed is not None and listed[1] is seen:
             return listed[0]
+        last = self._last_contact(conversation.arrival)
         wanted = self._conversation_request(conversation)
         queue = conversation.queue or ""
         cached_at = queue[len(CACHE):] if queue.startswith(CACHE) else None
@@ -595,7 +597,7 @@ class Shop:
             customer=self._customer(conversation.arrival, last),
             offline=queue == OFFLINE, queue=queue if queue != OFFLINE and cached_at is None else "shop",
             cached_at=cached_at, priority=conversation.priority)
-        conversation.listed = (item, last)
+        conversation.listed = (item, seen)
         return item
 
     # ---- the roster (B1, B2, B15, B16) ---------------------------------------------------
