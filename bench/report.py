@@ -140,8 +140,11 @@ def targets(results: dict) -> list[Target]:
                             "≤ 1.5×", f"{ratio.show_range()}×", ratio.median <= 1.5))
     day = results.get("simulation")
     if day:
-        found.append(Target(f"simulated day, {day['conversations']:,} conversations, {day['agents']} agents, one policy",
-                            "≤ 10 s CPU", f"{day['one_policy_cpu_seconds']:.1f} s", day["one_policy_cpu_seconds"] <= 10))
+        # The goal holds per policy: each shipped one where measured, else the one policy timed.
+        each = day.get("shipped_policies") or {day.get("policy", "one policy"): {"cpu_seconds": day["one_policy_cpu_seconds"]}}
+        for name, run in each.items():
+            found.append(Target(f"simulated day, {day['conversations']:,} conversations, {day['agents']} agents, {name}",
+                                "≤ 10 s CPU", f"{run['cpu_seconds']:.1f} s", run["cpu_seconds"] <= 10))
     reload = _s(results["reload"]["timings_ms"]["200"]["total"])
     found.append(Target("reload of a 200-rule policy", "< 100 ms", f"{reload.show()} ms", reload.median < 100))
     _, _, reload_growth = _growth_after_warmup(results["reload"]["rss_curve"])

@@ -4,8 +4,8 @@
     .venv/bin/python bench/simulate_day.py --conversations 20000 --agents 40
 
 Measures, on the same generated day: reading and checking the trace, one policy in process
-(wall and CPU time, decisions per second), and `fenliu simulate` with two policies side by side
-on two worker processes, as a user runs it. CPU time is given beside wall time because on a
+(wall and CPU time, decisions per second), each shipped policy in process the same way, and
+`fenliu simulate` with two policies side by side on two worker processes, as a user runs it. CPU time is given beside wall time because on a
 shared machine the wall time measures the neighbours too. Prints a Markdown table and writes
 bench/results/simulate_day.json.
 """
@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -28,6 +29,8 @@ sys.path.insert(0, str(ROOT))
 from fenliu.engine import load_policy  # noqa: E402
 from fenliu.engine.simulation import SimulationOptions, read_roster, read_trace, run_simulation  # noqa: E402
 from fenliu.engine.simulation.generator import TeamSpec, TrafficSpec, write_day  # noqa: E402
+from fenliu.engine.simulation.roster import Roster  # noqa: E402
+from fenliu.engine.simulation.trace import Arrival  # noqa: E402
 
 
 def main() -> None:
@@ -50,13 +53,19 @@ def main() -> None:
         arrivals, team = read_trace(trace_path), read_roster(roster_path)
         read = time.perf_counter() - started
 
-        policy = load_policy(args.policy)
-        wall, cpu = time.perf_counter(), time.process_time()
-        result = run_simulation(arrivals, team, [policy], SimulationOptions(seed=args.seed))
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        policy.close()
-        kpis = result["runs"][0]["kpis"]
+        wall, cpu, kpis = _one_policy(Path(args.policy), arrivals, team, args.seed)
         decisions = sum(kpis["decisions"].values())
+        shipped = {}
+        for path in sorted((ROOT / "rules").glob("*.yaml")):
+            if path.name.endswith(".test.yaml"):
+                continue
+            if path.resolve() == Path(args.policy).resolve():
+                each = wall, cpu, kpis
+            else:
+                each = _one_policy(path, arrivals, team, args.seed)
+            shipped[path.stem] = {"wall_seconds": round(each[0], 1), "cpu_seconds": round(each[1], 1),
+                                  "decisions": sum(each[2]["decisions"].values()),
+                                  "shop_reply_rate": each[2]["reply_rate"]["shop"]}
 
         command = [str(ROOT / ".venv" / "bin" / "fenliu"), "simulate", str(trace_path), str(roster_path), args.policy,
                    args.other, "--workers", "2", "--no-progress", "--json", str(Path(folder) / "two.json")]
@@ -71,6 +80,7 @@ def main() -> None:
         "one_policy_wall_seconds": round(wall, 1), "one_policy_cpu_seconds": round(cpu, 1),
         "decisions": decisions, "decisions_per_second": round(decisions / wall),
         "decisions_by_event": kpis["decisions"], "shop_reply_rate": kpis["reply_rate"]["shop"],
+        "policy": Path(args.policy).stem, "shipped_policies": shipped,
         "two_policies_cli_wall_seconds": round(two, 1), "two_policies_cli_cpu_seconds": round(two_cpu, 1),
         "machine": {"cpus": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()],
                     "python": platform.python_version(), "platform": platform.platform()},
@@ -84,8 +94,21 @@ def main() -> None:
     print(f"| read and check the trace and roster | {read:.1f} s |")
     print(f"| one policy (`{Path(args.policy).stem}`), in process | {wall:.1f} s wall, {cpu:.1f} s CPU |")
     print(f"| decisions through `Policy.decide` | {decisions:,} ({decisions / wall:,.0f}/s) |")
+    for name, each in shipped.items():
+        print(f"| shipped `{name}`, in process | {each['wall_seconds']:.1f} s wall, {each['cpu_seconds']:.1f} s CPU, "
+              f"{each['decisions']:,} decisions |")
     print(f"| `fenliu simulate` with two policies, 2 workers | {two:.1f} s wall, {two_cpu:.1f} s CPU in all |")
     print(f"| load average while measuring | {', '.join(f'{x:.1f}' for x in os.getloadavg())} |")
+
+
+def _one_policy(path: Path, arrivals: list[Arrival], team: Roster, seed: int) -> tuple[float, float, dict[str, Any]]:
+    """Wall and CPU seconds of one policy's run over the day, and its KPIs."""
+    policy = load_policy(path)
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = run_simulation(arrivals, team, [policy], SimulationOptions(seed=seed))
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    policy.close()
+    return wall, cpu, result["runs"][0]["kpis"]
 
 
 if __name__ == "__main__":
