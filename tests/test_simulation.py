@@ -95,6 +95,32 @@ def test_b17_manual_close_refused_while_the_buyer_waits_then_accepted(kuaishou):
     assert kpis["ended_at"] == at("10:02:15")  # answers at 60 s and 125 s, closed at 135 s
 
 
+def test_b17_a_silent_conversation_is_checked_again_only_while_the_silence_can_close_it(kuaishou, taobao, tmp_path):
+    """Taobao's page (002_d72b7da4f9b65ca9.txt, 「建议您在与顾客完成对话后,及时将聊天窗口关闭」) leaves
+    closing to the agent: its close rules never test the silence, so the automatic check 20 min
+    after the answer keeps the window open and is not asked again (the answer could not change).
+    A policy that closes after 45 min of silence is asked at 20 min, then every 5 min, and closes
+    the conversation at the first check past 45 min: 60 s to the answer, then 20 + 5 × 5 min."""
+    trace = [{"at": at("10:00:00"), "customer": "b1"}]
+    roster = {"agents": [{"id": "a1"}]}
+    kept = simulate(trace, roster, [taobao], drain_hours=8)["runs"][0]["kpis"]
+    assert kept["decisions"]["close"] == 1
+    assert kept["closed"]["auto"] == 0
+
+    later = tmp_path / "kuaishou.yaml"
+    later.write_text((RULES / "kuaishou.yaml").read_text(encoding="utf-8").replace(
+        "{fact: last_message.minutes_ago, ge: {param: auto_close_minutes}}", "{fact: last_message.minutes_ago, ge: 45}"),
+        encoding="utf-8")
+    patient = load_policy(later)
+    try:
+        closed = simulate(trace, roster, [patient])["runs"][0]["kpis"]
+    finally:
+        patient.close()
+    assert closed["closed"]["auto"] == 1
+    assert closed["decisions"]["close"] == 6
+    assert closed["ended_at"] == at("10:46:00")
+
+
 @pytest.mark.parametrize("name,expired", [("douyin", 1), ("kuaishou", 0)])
 def test_b15_offline_messages_expire_after_seven_days_on_douyin_only(name, expired):
     """Nobody online: the buyer leaves an offline message (B13). The agent logs in eight days

@@ -15,7 +15,8 @@ What the platform does between decisions, following the domain:
   (B1), the agent starts in the status its rules give, from the status it last had while logged
   in (Douyin: online at a first login, the last status at a re-login), whatever the roster names;
 - the automatic close is checked the policy's `auto_close_minutes` after the agent's last
-  message, and again every few minutes while the policy keeps it open (B17);
+  message, and again every few minutes while the policy keeps it open, if its close rules test
+  how long the last message is ago (B17);
 - with `auto_reply_seconds` set, the shop's auto-reply answers a buyer message no agent has
   answered by then: it is the last message (`from: system`) for the close rules, so an
   unanswered conversation can close automatically (Kuaishou, B17), yet the buyer still waits
@@ -176,6 +177,9 @@ class Shop:
         self.round_robin = any(rule.then.strategy == "round_robin" for rule in policy.document.rules)
         self.grouped = bool(policy.document.groups)
         self.logins = bool(policy.document.rules_for("login"))
+        # An automatic-close check kept open is asked again later only when a close rule tests the
+        # silence: with the same last message every other close fact stays the same, and so would the answer.
+        self.silence_counts = policy.document.tests("close", ("last_message.minutes_ago",))
         dequeue_options = [rule.then.options for rule in policy.document.answering("dequeue")]
         # issue 17: the waits at which an overflow step widens a queue or a relax step lowers the skills it
         # needs, and whether rules may pass older ones over (by priority, or for want of a skill)
@@ -492,7 +496,8 @@ class Shop:
         conversation = self.conversations[index]
         if conversation.state != "open" or messages != conversation.messages:
             return
-        if self._try_close(index, False) != "close" and self.now - conversation.last_at < AUTO_CLOSE_GIVE_UP:
+        if self._try_close(index, False) != "close" and self.silence_counts \
+                and self.now - conversation.last_at < AUTO_CLOSE_GIVE_UP:
             self._push(self.now + AUTO_CLOSE_RECHECK, AUTO_CLOSE, index, messages)
 
     def _on_give_up(self, index: int, _: int) -> None:
