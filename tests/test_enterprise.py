@@ -11,9 +11,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import RULES, agent, route
-from fenliu.engine import PolicyError, RequestError, load_policy
+from fenliu.engine import Policy, PolicyError, RequestError, load_policy
 from fenliu.engine.loader import parse_policy
 from fenliu.engine.simulation import Behaviour, SimulationInputError, SimulationOptions, read_roster
 from fenliu.engine.simulation.generator import TeamSpec, TrafficSpec, generate_roster, generate_trace
@@ -107,6 +109,47 @@ def test_priority_the_default_order_stays_oldest_first_whatever_the_priority(shi
         "queue": [{"conversation": {"id": "vip"}, "enqueued_at": "2026-11-23T09:59:00+08:00", "priority": 100},
                   {"conversation": {"id": "old"}, "enqueued_at": "2026-11-23T09:50:00+08:00"}]})["decision"]
     assert decision["assignments"] == [{"conversation_id": "old", "agent_id": "a1"}]
+
+
+SCORE_ORDER = """
+name: scored
+platform: custom
+rules:
+  - id: deq
+    event: dequeue
+    then:
+      assign_many: {order: priority, ageing_per_minute: %s}
+"""
+
+
+@pytest.fixture(scope="module")
+def scored():
+    policies = {ageing: Policy(parse_policy(SCORE_ORDER % ageing, "scored.yaml")[0]) for ageing in (0, 0.5, 1, 10)}
+    yield policies
+    for policy in policies.values():
+        policy.close()
+
+
+@settings(max_examples=150, deadline=None)
+@given(queue=st.lists(st.tuples(st.sampled_from([0, 30, 60, 90.5, 600, 601]), st.sampled_from([0, 0, 5, 10, -3])),
+                      min_size=1, max_size=12),
+       ageing=st.sampled_from([0, 0.5, 1, 10]), slots=st.integers(1, 6))
+def test_priority_best_score_first_ties_to_the_oldest_then_the_id(scored, queue, ageing, slots):
+    """Priority: the conversations handed out are the best scores, priority + ageing × minutes waited,
+    in that order; equal scores go to the one waiting longest, then by id. Waits and priorities are
+    drawn from a few values so that ties come up, between and within priorities."""
+    now = datetime.fromisoformat(MONDAY_TEN)
+    items = [{"conversation": {"id": f"q{index:02d}"}, "priority": priority,
+              "enqueued_at": (now - timedelta(seconds=wait)).isoformat()} for index, (wait, priority) in enumerate(queue)]
+    decision = scored[ageing].evaluate({"event": "dequeue", "now": MONDAY_TEN, "agents": [agent("a1", max=slots)],
+                                        "queue": items})["decision"]
+
+    def score_order(item: dict) -> tuple:
+        waited = (now - datetime.fromisoformat(item["enqueued_at"])).total_seconds()
+        return -(item["priority"] + ageing * waited / 60), item["enqueued_at"], item["conversation"]["id"]
+
+    best = [item["conversation"]["id"] for item in sorted(items, key=score_order)][:slots]
+    assert [given["conversation_id"] for given in decision["assignments"]] == best
 
 
 def test_priority_a_route_decision_without_a_priority_has_no_priority_field(shipped, enterprise):

@@ -17,8 +17,11 @@ linear in the queue's length (and the sort).
 """
 from __future__ import annotations
 
+import heapq
 from bisect import bisect_right
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import Annotated, Any
 
 import msgspec
@@ -219,6 +222,7 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
     slots = {agent.id: free_slots(agent, capacity, backlog) for agent in extra["agents"]}
     agents = {agent.id: agent for agent in extra["agents"]}
     order = _order(extra["items"], action.options, now)
+    cached = _order([item for item in extra["items"] if item.cached_at is not None], action.options, now)
     takers = _Takers(action, policy, capacity, agents, slots)
     assignments: list[dict[str, Any]] = []
     expired: list[str] = []
@@ -232,8 +236,8 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
         agents[agent.id] = replace(agent, active=agent.active + 1)
 
     # B20: an agent's own cache comes first and is never re-shunted; suspension stops shunting, not windows.
-    for item in order:
-        if item.cached_at is not None and item.cached_at in agents and slots[item.cached_at] > 0:
+    for item in cached:
+        if item.cached_at in agents and slots[item.cached_at] > 0:
             give(item, agents[item.cached_at])
     expiring = extra["expiring"]
     for item in order:
@@ -241,12 +245,13 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
             break  # no free slot and nothing left to list as expired: the rest of the queue waits
         if item.cached_at is not None:
             continue
-        if has_expired(item, now, ttl):
+        if len(expired) < expiring and has_expired(item, now, ttl):
             expired.append(item.conversation.id)
             continue
         if (item.offline and not assign_offline) or free[0] == 0:
             continue  # with no free slot left, only expiry is still to list: skip the per-agent work
-        last = returning_agent(item, agents, now, window) if prefer_last else None
+        returns = prefer_last and item.customer.last_agent is not None
+        last = returning_agent(item, agents, now, window) if returns else None
         if last is not None and slots[last.id] > 0 and (waive_suspension or not last.suspended):
             chosen: Agent | None = last
         elif last is not None and wait_for_last and last.logged_in:
@@ -258,7 +263,7 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
         if chosen is not None:
             give(item, chosen)
 
-    waiting = len(order) - len(assignments) - len(expired)
+    waiting = len(extra["items"]) - len(assignments) - len(expired)
     warnings = _backlog_warnings(extra["agents"], assignments)
     return Decision({"action": "assign_many", "assignments": assignments, "expired": expired,
                      "reason": action.reason or f"{len(assignments)} assigned, own caches first then "
@@ -312,13 +317,24 @@ class _Takers:
         return found
 
 
-def _order(items: tuple[Queued, ...], options: dict[str, Any], now: datetime) -> list[Queued]:
-    """Oldest first; under `order: priority`, best score first (priority + ageing per minute waited)."""
-    if options.get("order", "fifo") != "priority":
-        return sorted(items, key=lambda item: (item.enqueued_at, item.conversation.id))
+def _order(items: Iterable[Queued], options: dict[str, Any], now: datetime) -> Iterator[Queued]:
+    """Oldest first; under `order: priority`, best score first (priority + ageing per minute waited).
+
+    Lazily: under either order the conversations of one priority come oldest first (ageing is never
+    negative, and ties go to the oldest), so each priority's are sorted by age and merged by score.
+    A score is then worked out only for the conversations a decision reaches, and a freed slot
+    usually reaches the first few of a long queue."""
+    oldest_first = sorted(items, key=_age)
+    priorities = {item.priority for item in oldest_first}
+    if options.get("order", "fifo") != "priority" or len(priorities) < 2:
+        return iter(oldest_first)
     ageing = options.get("ageing_per_minute", 1)
-    return sorted(items, key=lambda item: (-(item.priority + ageing * (now - item.enqueued_at).total_seconds() / 60),
-                                           item.enqueued_at, item.conversation.id))
+    return heapq.merge(*([item for item in oldest_first if item.priority == priority] for priority in priorities),
+                       key=lambda item: (-(item.priority + ageing * (now - item.enqueued_at).total_seconds() / 60),
+                                         item.enqueued_at, item.conversation.id))
+
+
+_age = attrgetter("enqueued_at", "conversation.id")
 
 
 def returning_window(policy: PolicyDocument) -> timedelta:
