@@ -5,9 +5,9 @@
 
 Measures, on the same generated day: reading and checking the trace, one policy in process
 (wall and CPU time, decisions per second), each shipped policy in process the same way, and
-`fenliu simulate` with two policies side by side on two worker processes, as a user runs it. CPU time is given beside wall time because on a
-shared machine the wall time measures the neighbours too. Prints a Markdown table and writes
-bench/results/simulate_day.json.
+`fenliu simulate` with two policies side by side on two worker processes, as a user runs it.
+CPU time is given beside wall time because on a shared machine the wall time measures the
+neighbours too. Prints a Markdown table and writes bench/results/simulate_day.json.
 """
 from __future__ import annotations
 

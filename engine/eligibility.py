@@ -36,7 +36,8 @@ class Capacity:
         return agent.max_sessions is not None and agent.active >= agent.max_sessions
 
     def free_slots(self, agent: Agent) -> int:
-        return max(0, self.maximum(agent) - agent.active)
+        maximum = self.unlimited_as if agent.max_sessions is None else agent.max_sessions  # `maximum`, per agent
+        return max(0, maximum - agent.active)
 
     def eligible_among(self, agents: Iterable[Agent], *, ignore_capacity: bool = False,
                        ignore_suspension: bool = False) -> list[Agent]:

@@ -32,7 +32,7 @@ from ..eligibility import Capacity, choose
 from ..model import Action, PolicyDocument
 from ..overflow import OverflowStep, reach, serves
 from ..request import (
-    MAX_AGENTS, Agent, BaseConversation, Customer, Id, Moment, Priority, Reader, first_duplicate, read_agents,
+    MAX_AGENTS, ROUTABLE, Agent, BaseConversation, Customer, Id, Moment, Priority, Reader, first_duplicate, read_agents,
     read_conversation, read_customer, settle_all, within_skew,
 )
 from ..shop_time import shop_local
@@ -177,7 +177,7 @@ def _read_item(reader: Reader, raw: Any, path: str, now: datetime | None) -> Que
 def free_slots(agent: Agent, capacity: Capacity, backlog: int) -> int:
     """How many queued conversations an agent has room for: none unless online; an unlimited agent
     has no ceiling, so it has room for the whole backlog (B2)."""
-    if not agent.online:
+    if agent.status not in ROUTABLE:  # `agent.online`, written out: it runs for every agent of every dequeue
         return 0
     if agent.max_sessions is None:
         return backlog
