@@ -98,14 +98,16 @@ def test_b17_manual_close_refused_while_the_buyer_waits_then_accepted(kuaishou):
 def test_b17_a_silent_conversation_is_checked_again_only_while_the_silence_can_close_it(kuaishou, taobao, tmp_path):
     """Taobao's page (002_d72b7da4f9b65ca9.txt, 「建议您在与顾客完成对话后,及时将聊天窗口关闭」) leaves
     closing to the agent: its close rules never test the silence, so the automatic check 20 min
-    after the answer keeps the window open and is not asked again (the answer could not change).
+    after the answer keeps the window open, is not asked again (the answer could not change), and
+    the agent closes the window by hand instead of leaving it to hold a slot for the rest of the day.
     A policy that closes after 45 min of silence is asked at 20 min, then every 5 min, and closes
     the conversation at the first check past 45 min: 60 s to the answer, then 20 + 5 × 5 min."""
     trace = [{"at": at("10:00:00"), "customer": "b1"}]
     roster = {"agents": [{"id": "a1"}]}
     kept = simulate(trace, roster, [taobao], drain_hours=8)["runs"][0]["kpis"]
-    assert kept["decisions"]["close"] == 1
-    assert kept["closed"]["auto"] == 0
+    assert kept["decisions"]["close"] == 2  # the automatic check, then the agent's own close
+    assert kept["closed"] == {"manual": 1, "auto": 0, "manual_refused": 0, "auto_replies": 0}
+    assert kept["ended_at"] == at("10:21:00")
 
     later = tmp_path / "kuaishou.yaml"
     later.write_text((RULES / "kuaishou.yaml").read_text(encoding="utf-8").replace(

@@ -16,7 +16,8 @@ What the platform does between decisions, following the domain:
   in (Douyin: online at a first login, the last status at a re-login), whatever the roster names;
 - the automatic close is checked the policy's `auto_close_minutes` after the agent's last
   message, and again every few minutes while the policy keeps it open, if its close rules test
-  how long the last message is ago (B17);
+  how long the last message is ago; if they do not, nothing would ever close the conversation,
+  and its agent closes it by hand at that first check (Taobao, B17);
 - with `auto_reply_seconds` set, the shop's auto-reply answers a buyer message no agent has
   answered by then: it is the last message (`from: system`) for the close rules, so an
   unanswered conversation can close automatically (Kuaishou, B17), yet the buyer still waits
@@ -178,7 +179,8 @@ class Shop:
         self.grouped = bool(policy.document.groups)
         self.logins = bool(policy.document.rules_for("login"))
         # An automatic-close check kept open is asked again later only when a close rule tests the
-        # silence: with the same last message every other close fact stays the same, and so would the answer.
+        # silence: with the same last message every other close fact stays the same, and so would the
+        # answer. Otherwise the policy never closes a silent conversation: its agent closes it by hand.
         self.silence_counts = policy.document.tests("close", ("last_message.minutes_ago",))
         dequeue_options = [rule.then.options for rule in policy.document.answering("dequeue")]
         # issue 17: the waits at which an overflow step widens a queue or a relax step lowers the skills it
@@ -496,9 +498,14 @@ class Shop:
         conversation = self.conversations[index]
         if conversation.state != "open" or messages != conversation.messages:
             return
-        if self._try_close(index, False) != "close" and self.silence_counts \
-                and self.now - conversation.last_at < AUTO_CLOSE_GIVE_UP:
-            self._push(self.now + AUTO_CLOSE_RECHECK, AUTO_CLOSE, index, messages)
+        if self._try_close(index, False) == "close":
+            return
+        if self.silence_counts:
+            if self.now - conversation.last_at < AUTO_CLOSE_GIVE_UP:
+                self._push(self.now + AUTO_CLOSE_RECHECK, AUTO_CLOSE, index, messages)
+        else:
+            # Nothing will ever close it by itself, so its agent does, by hand, as Taobao's page asks (B17).
+            self._on_close_attempt(index, conversation.replies)
 
     def _on_give_up(self, index: int, _: int) -> None:
         conversation = self.conversations[index]
