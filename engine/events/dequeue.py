@@ -325,8 +325,10 @@ def _order(items: Iterable[Queued], options: dict[str, Any], now: datetime) -> I
     A score is then worked out only for the conversations a decision reaches, and a freed slot
     usually reaches the first few of a long queue."""
     oldest_first = sorted(items, key=_age)
+    if options.get("order", "fifo") != "priority":
+        return iter(oldest_first)
     priorities = {item.priority for item in oldest_first}
-    if options.get("order", "fifo") != "priority" or len(priorities) < 2:
+    if len(priorities) < 2:
         return iter(oldest_first)
     ageing = options.get("ageing_per_minute", 1)
     return heapq.merge(*([item for item in oldest_first if item.priority == priority] for priority in priorities),
