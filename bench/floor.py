@@ -28,17 +28,20 @@ class FloorPolicy:
     returning_window_hours: float | None  # None: no returning-customer rule (Douyin's page has none)
     groups: tuple[tuple[str, frozenset[str]], ...] = ()  # (group, entries); a group with no entries is the default
     queue_needs_online: bool = False  # Douyin: with nobody online (on break counts), an offline message
+    group_queues: bool = False  # a buyer waits in its group's queue, not the shop's
 
 
 def floor_policy(file: str, *, queue_needs_online: bool = False) -> FloorPolicy:
     """The floor's view of a shipped policy, read from its file so the two cannot drift apart.
     What the floor hard-codes is only the shape of its if-chain: which rules exist, not their numbers."""
     document, _ = parse_policy((RULES / file).read_bytes(), file)
-    returns = any(rule.event == "route" and rule.then.agent == "last_agent" for rule in document.rules)
+    routes = [rule.then for rule in document.rules if rule.event == "route"]
+    returns = any(action.agent == "last_agent" for action in routes)
     return FloorPolicy(document.name, unlimited_as=document.params.capacity.max,
                        returning_window_hours=float(document.params.returning_window_hours) if returns else None,
                        groups=tuple((group.name, frozenset(group.entries)) for group in document.groups),
-                       queue_needs_online=queue_needs_online)
+                       queue_needs_online=queue_needs_online,
+                       group_queues=any(action.kind == "queue" and action.queue == "group" for action in routes))
 
 
 KUAISHOU = floor_policy("kuaishou.yaml")
@@ -82,8 +85,10 @@ def decide(policy: FloorPolicy, request: dict) -> FloorDecision:
                         return FloorDecision("assign", agent["id"])
                     break
 
+    # The group's least busy agent, else (Douyin) the shop's: a group that is full passes the buyer on.
     group = _group_of(policy, conversation.get("entry", "other")) if policy.groups else None
     best: tuple | None = None
+    best_in_shop: tuple | None = None
     present = False
     for agent in agents:
         status = agent["status"]
@@ -92,8 +97,6 @@ def decide(policy: FloorPolicy, request: dict) -> FloorDecision:
         present = True
         if status not in ONLINE or agent.get("suspended"):
             continue
-        if group is not None and group not in agent.get("groups", ()):
-            continue
         maximum = agent.get("max_sessions")
         if maximum is None:
             maximum = unlimited_as
@@ -101,12 +104,18 @@ def decide(policy: FloorPolicy, request: dict) -> FloorDecision:
         if active >= maximum:
             continue
         key = (active / maximum, active, agent["id"])
+        if best_in_shop is None or key < best_in_shop:
+            best_in_shop = key
+        if group is not None and group not in agent.get("groups", ()):
+            continue
         if best is None or key < best:
             best = key
     if best is not None:
         return FloorDecision("assign", best[2])
+    if best_in_shop is not None and group is not None and not policy.group_queues:
+        return FloorDecision("assign", best_in_shop[2])
     if present:
-        return FloorDecision("queue", queue=group or "shop")
+        return FloorDecision("queue", queue=group if policy.group_queues and group else "shop")
     return FloorDecision("offline_queue", queue="offline")
 
 

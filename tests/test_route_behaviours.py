@@ -225,10 +225,16 @@ def test_b9_basic_shunting_considers_every_agent_of_the_shop(shipped):
     assert decide(shipped["kuaishou"], route(agents, entry="product_page"))["agent_id"] == "after"
 
 
-def test_b9_full_group_queues_for_its_own_group_even_when_others_are_free(shipped):
-    agents = [agent("pre", groups=("presale",)), agent("after", groups=("aftersale",), max=2, active=2)]
+def test_b9_b12_douyin_full_group_passes_the_buyer_to_the_shop_and_queues_only_when_everyone_is_full(shipped):
+    """003「当达人所有在线客服均达到最大接待人数后,系统将暂停用户咨询分配,此时的用户将进入排队流程」:
+    a full group is not every online agent, so its buyer goes to the other group's free agent; once
+    that one is full too, the buyer waits in the shop's one queue."""
+    agents = [agent("pre", groups=("presale",), max=2, active=1), agent("after", groups=("aftersale",), max=2, active=2)]
     decision = decide(shipped["douyin"], route(agents, entry="after_sales_page"))
-    assert (decision["action"], decision["queue"], decision["rule"]) == ("queue", "aftersale", "queue-pool")
+    assert (decision["action"], decision["agent_id"], decision["rule"]) == ("assign", "pre", "shop-shunting")
+    agents[0] = agent("pre", groups=("presale",), max=2, active=2)
+    decision = decide(shipped["douyin"], route(agents, entry="after_sales_page"))
+    assert (decision["action"], decision["queue"], decision["rule"]) == ("queue", "shop", "queue-pool")
 
 
 # B10 eligibility --------------------------------------------------------------------------------
