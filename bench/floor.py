@@ -28,6 +28,7 @@ class FloorPolicy:
     returning_window_hours: float | None  # None: no returning-customer rule (Douyin's page has none)
     groups: tuple[tuple[str, frozenset[str]], ...] = ()  # (group, entries); a group with no entries is the default
     queue_needs_online: bool = False  # Douyin: with nobody online (on break counts), an offline message
+    shop_after_group: bool = False  # Douyin: a group with nobody eligible passes the buyer to the shop
     group_queues: bool = False  # a buyer waits in its group's queue, not the shop's
 
 
@@ -41,6 +42,8 @@ def floor_policy(file: str, *, queue_needs_online: bool = False) -> FloorPolicy:
                        returning_window_hours=float(document.params.returning_window_hours) if returns else None,
                        groups=tuple((group.name, frozenset(group.entries)) for group in document.groups),
                        queue_needs_online=queue_needs_online,
+                       shop_after_group=any(action.kind == "assign" and action.among == "group" for action in routes)
+                       and any(action.kind == "assign" and action.among == "shop" for action in routes),
                        group_queues=any(action.kind == "queue" and action.queue == "group" for action in routes))
 
 
@@ -112,7 +115,7 @@ def decide(policy: FloorPolicy, request: dict) -> FloorDecision:
             best = key
     if best is not None:
         return FloorDecision("assign", best[2])
-    if best_in_shop is not None and group is not None and not policy.group_queues:
+    if best_in_shop is not None and policy.shop_after_group:
         return FloorDecision("assign", best_in_shop[2])
     if present:
         return FloorDecision("queue", queue=group if policy.group_queues and group else "shop")

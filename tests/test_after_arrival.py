@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from conftest import NOW, agent, hours_before_now
-from fenliu.engine import RequestError
+from fenliu.engine import Policy, RequestError
+from fenliu.engine.loader import parse_policy
 
 MINUTE = timedelta(minutes=1)
 
@@ -95,6 +96,29 @@ def test_b15_douyin_offline_message_older_than_7_days_expires_and_is_never_assig
     """003「超过7天的留言系统将不再自动分配」."""
     envelope = dequeue(shipped["douyin"], [agent("a1")], [queued("q", timedelta(days=7, seconds=1), offline=True)])
     assert pairs(envelope) == [] and envelope["decision"]["expired"] == ["q"]
+
+
+def test_b15_an_expired_message_behind_better_scores_is_listed_even_with_no_slot_free():
+    """A dequeue stops early once no slot is free, but not before every expired offline message is
+    listed: with score order and no ageing, a priority-5 buyer comes before a message eight days
+    old, and the only agent is full (003「超过7天的留言系统将不再自动分配」, the TTL as a policy sets it)."""
+    document, _ = parse_policy("""
+name: scored
+platform: custom
+params: {offline_message_ttl_days: 7}
+rules:
+  - id: deq
+    event: dequeue
+    then:
+      assign_many: {order: priority, ageing_per_minute: 0}
+""", "scored.yaml")
+    policy = Policy(document)
+    try:
+        vip = {**queued("vip", timedelta(minutes=1)), "priority": 5}
+        envelope = dequeue(policy, [agent("a1", max=1, active=1)], [vip, queued("old", timedelta(days=8), offline=True)])
+    finally:
+        policy.close()
+    assert pairs(envelope) == [] and envelope["decision"]["expired"] == ["old"]
 
 
 def test_b15_kuaishou_offline_queue_never_expires(shipped):
