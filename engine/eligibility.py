@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Sequence
+from typing import Any, Collection, Iterable, Sequence
 
 from .request import ROUTABLE, Agent
 from .skills import proficiency
@@ -85,12 +85,22 @@ def choose(agents: Sequence[Agent], strategy: str, capacity: Capacity, skills: t
     return agents[keys.index(min(keys))]
 
 
-def counts(agents: Sequence[Agent]) -> dict[str, int]:
+# The head counts that need only each agent's status: two counts over a list of statuses, in C.
+BY_STATUS = frozenset({"agents", "logged_in", "online", "on_break"})
+
+
+def counts(agents: Sequence[Agent], wanted: Collection[str] = ()) -> dict[str, int]:
     """Head counts a policy can test: how many agents are listed, logged in, online, on break, eligible.
 
-    Written as one pass without helper calls: it runs over every agent of every request, once per
-    counter set (shop, each group), and was a fifth of a decision's time.
+    Every count, unless the ones `wanted` need only statuses. Otherwise one pass without helper
+    calls: it runs over every agent of every request, once per counter set (shop, each group), and
+    was a fifth of a decision's time.
     """
+    if wanted and BY_STATUS.issuperset(wanted):
+        statuses = [agent.status for agent in agents]
+        listed, on_break = len(statuses), statuses.count("break")
+        logged_in = listed - statuses.count("offline")
+        return {"agents": listed, "logged_in": logged_in, "online": logged_in - on_break, "on_break": on_break}
     logged_in = online = on_break = eligible = suspended = 0
     for agent in agents:
         status = agent.status

@@ -5,7 +5,7 @@ them, the compiler maps them to short engine fields, and `docs/facts.md` is gene
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -105,9 +105,11 @@ def _named(prefix: str) -> dict[str, str]:
     return {key: f"{prefix}.{key}" for key in (*COUNTERS, *AGENT_FIELDS)}
 
 
-def put_counters(facts: dict[str, Any], prefix: str, agents: Sequence[Agent], capacity: Capacity) -> None:
+def put_counters(facts: dict[str, Any], prefix: str, agents: Sequence[Agent], capacity: Capacity,
+                 wanted: Collection[str] = ()) -> None:
+    """`prefix.<counter>` for every head count, or at least for those `wanted` (their keys)."""
     named = _named(prefix)
-    for key, value in counts(agents).items():
+    for key, value in counts(agents, wanted).items():
         facts[named[key]] = value
 
 

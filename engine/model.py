@@ -195,6 +195,20 @@ class PolicyDocument:
     def _asked(self) -> dict[tuple[str, tuple[str, ...]], bool]:
         return {}
 
+    @cached_property
+    def _under(self) -> dict[tuple[str, str], frozenset[str]]:
+        return {}
+
+    def tested_under(self, event: str, prefix: str) -> frozenset[str]:
+        """The last parts of the facts of `event` tested under `prefix` (`shop` → {"online", "open"}):
+        which of a family of facts to derive."""
+        keys = self._under.get((event, prefix))
+        if keys is None:
+            start = prefix + "."
+            keys = self._under[(event, prefix)] = frozenset(
+                name[len(start):] for name in self._tested.get(event, ()) if name.startswith(start))
+        return keys
+
     def tests(self, event: str, prefixes: tuple[str, ...]) -> bool:
         """Whether any rule of `event` tests a fact starting with one of `prefixes`: the facts that cost
         a pass over every agent are derived only for a policy that asks (a trace explains only those too)."""

@@ -155,3 +155,21 @@ def test_a_policy_derives_only_the_agent_counting_facts_its_rules_test():
     grouped_facts = EVENTS["route"].situate(request, grouped).facts
     assert not any(name.startswith(("shop.", "groups.", "group.")) for name in plain_facts)
     assert grouped_facts["group.eligible"] == 1 and "shop.online" not in grouped_facts
+
+
+def test_b1_b10_facts_derived_for_only_some_tests_keep_their_definitions():
+    """Issue 13, compiled facts: a policy testing some head counts and no main-account field gets
+    exactly those, each as defined (B1: invisible is online, break is logged in; B10: eligible)."""
+    base = "name: t\nplatform: custom\ngroups:\n  presale: {default: true}\n  aftersale: {}\nrules:\n"
+    policy, _ = parse_policy(base + (
+        "  - {id: r, priority: 1, when: {all: [{fact: shop.logged_in, gt: 0}, {fact: groups.presale.online, gt: 0},"
+        " {fact: group.on_break, ge: 0}]}, then: {assign: {among: shop}}}\n"), "some.yaml")
+    roster = [agent("a1", groups=("presale",)), agent("a2", status="invisible", groups=("presale",)),
+              agent("a3", status="break", groups=("presale",)), agent("a4", status="offline", groups=("presale",)),
+              agent("m", role="main", groups=("aftersale",))]
+    facts = EVENTS["route"].situate(EVENTS["route"].read(route(roster), policy).request, policy).facts
+    assert (facts["shop.logged_in"], facts["groups.presale.online"], facts["group.on_break"]) == (4, 2, 1)
+    assert not any(name.startswith(("main.", "last_agent.", "groups.aftersale.")) for name in facts)
+    tested, _ = parse_policy(base + "  - {id: r, priority: 1, when: {fact: main.status, eq: online}, then: none}\n",
+                             "main.yaml")
+    assert EVENTS["route"].situate(EVENTS["route"].read(route(roster), tested).request, tested).facts["main.status"] == "online"

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import msgspec
 
 from ..facts import (
-    COUNT, COUNTERS, FactSpec, agent_specs, counter_names, counter_specs, group_fact_spec, put_agent, put_counters, specs,
+    COUNT, COUNTERS, FactSpec, agent_specs, counter_specs, group_fact_spec, put_agent, put_counters, specs,
 )
 from ..eligibility import Capacity, choose
 from ..model import Action, Group, PolicyDocument
@@ -22,7 +22,7 @@ from .base import Decision, FallThrough, Situation
 
 NAME = "route"
 ACTIONS = ("assign", "queue", "offline_queue", "divert", "hold", "none")
-SHOP_COUNTERS = (*counter_names("shop"), "shop.all_suspended")  # a pass over every agent: derived only when tested
+SHOP_COUNTERS = frozenset({*COUNTERS, "all_suspended"})  # the `shop.` facts that need a pass over every agent
 # `assign: {when_full: cache}` (B20, Taobao): capacity caps an agent's open windows, not who it is given;
 # past the cap the conversation waits in that agent's own message cache and is never re-shunted.
 WHEN_FULL = ("skip", "cache")
@@ -131,19 +131,27 @@ def situate(request: RouteRequest, policy: PolicyDocument) -> Situation:
         facts["shop.open"] = policy.hours.is_open(local)
     if customer.last_agent is not None:
         facts["customer.hours_since_last_agent"] = (now - customer.last_agent.at).total_seconds() / 3600
-    put_agent(facts, "last_agent", last_agent, capacity)
-    put_agent(facts, "main", main, capacity)
-    if policy.tests(NAME, SHOP_COUNTERS):
-        put_counters(facts, "shop", agents, capacity)
-        facts["shop.all_suspended"] = facts["shop.online"] > 0 and facts["shop.suspended"] == facts["shop.online"]
+    if policy.tests(NAME, ("last_agent.",)):
+        put_agent(facts, "last_agent", last_agent, capacity)
+    if policy.tests(NAME, ("main.",)):
+        put_agent(facts, "main", main, capacity)
+    # Head counts take a pass over every agent: only the tested ones are derived, and counts that
+    # need only statuses are cheaper still.
+    shop_counts = policy.tested_under(NAME, "shop") & SHOP_COUNTERS
+    if shop_counts:
+        put_counters(facts, "shop", agents, capacity, shop_counts)
+        if "all_suspended" in shop_counts:
+            facts["shop.all_suspended"] = facts["shop.online"] > 0 and facts["shop.suspended"] == facts["shop.online"]
     if group is not None:
         facts["conversation.group"] = group.name
     if policy.tests(NAME, ("groups.", "group.")):
+        own = policy.tested_under(NAME, "group") if group is not None else frozenset()
         for g in policy.groups:
-            put_counters(facts, f"groups.{g.name}", [a for a in agents if g.name in a.groups], capacity)
-        if group is not None:
-            for key in COUNTERS:
-                facts[f"group.{key}"] = facts[f"groups.{group.name}.{key}"]
+            counted = policy.tested_under(NAME, f"groups.{g.name}") | (own if g is group else frozenset())
+            if counted:
+                put_counters(facts, f"groups.{g.name}", [a for a in agents if g.name in a.groups], capacity, counted)
+        for key in own:
+            facts[f"group.{key}"] = facts[f"groups.{group.name}.{key}"]
 
     return Situation(
         request=request,
