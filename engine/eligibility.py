@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Collection, Iterable, Sequence
+from typing import Any, Callable, Collection, Iterable, Sequence
 
 from .request import ROUTABLE, Agent
 from .skills import proficiency
@@ -56,33 +56,44 @@ class Capacity:
         return bool(self.eligible_among((agent,), ignore_capacity=ignore_capacity, ignore_suspension=ignore_suspension))
 
 
-def ranking_keys(strategy: str, agents: Sequence[Agent], capacity: Capacity,
-                 skills: tuple[str, ...] = ()) -> list[tuple[Any, ...]]:
-    """Each agent's sort key under a B11 strategy; every key ends in the agent id, so ties break
-    the same way every time and no two keys are equal.
+def ranking_columns(strategy: str, capacity: Capacity,
+                    skills: tuple[str, ...] = ()) -> tuple[Callable[[Sequence[Agent]], list[Any]], ...]:
+    """A B11 strategy's sort key, column by column: each column gives its value for every agent of a
+    list. The last is the agent id, so ties break the same way every time.
 
     `most_proficient` (issue 17) ranks by the summed levels of `skills`, the skills the
-    conversation's requirements name, highest first; ties as least_busy. Built column by column in
-    comprehensions: it runs over every eligible agent of a decision."""
-    saturation = capacity.saturations(agents)
-    active = [agent.active for agent in agents]
-    ids = [agent.id for agent in agents]
+    conversation's requirements name, highest first; ties as least_busy."""
+    saturation = capacity.saturations
     if strategy == "most_proficient":
-        return list(zip([-proficiency(agent.skills, skills) for agent in agents], saturation, active, ids))
+        return (lambda agents: [-proficiency(agent.skills, skills) for agent in agents], saturation, _active, _ids)
     if strategy == "fewest_active":
-        return list(zip(active, saturation, ids))
+        return (_active, saturation, _ids)
     if strategy == "round_robin":
         # Stateless so every worker process agrees: the agent assigned longest ago (or never) goes first.
-        return list(zip([agent.last_assigned_at or _NEVER for agent in agents], saturation, active, ids))
-    return list(zip(saturation, active, ids))
+        return (lambda agents: [agent.last_assigned_at or _NEVER for agent in agents], saturation, _active, _ids)
+    return (saturation, _active, _ids)
+
+
+def _active(agents: Sequence[Agent]) -> list[int]:
+    return [agent.active for agent in agents]
+
+
+def _ids(agents: Sequence[Agent]) -> list[str]:
+    return [agent.id for agent in agents]
 
 
 def choose(agents: Sequence[Agent], strategy: str, capacity: Capacity, skills: tuple[str, ...] = ()) -> Agent | None:
-    """The first agent by its strategy's ranking."""
-    if not agents:
-        return None
-    keys = ranking_keys(strategy, agents, capacity, skills)
-    return agents[keys.index(min(keys))]
+    """The first agent by its strategy's ranking: the smallest key, found column by column. A column
+    is taken only over the agents tied on the ones before it, and seldom more than one is needed:
+    comparing whole key tuples was most of a decision among many agents."""
+    tied = list(agents)
+    for column in ranking_columns(strategy, capacity, skills):
+        if len(tied) <= 1:
+            break
+        values = column(tied)
+        lowest = min(values)
+        tied = [agent for agent, value in zip(tied, values) if value == lowest]
+    return tied[0] if tied else None
 
 
 # The head counts that need only each agent's status: two counts over a list of statuses, in C.
