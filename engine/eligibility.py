@@ -87,12 +87,13 @@ def choose(agents: Sequence[Agent], strategy: str, capacity: Capacity, skills: t
     is taken only over the agents tied on the ones before it, and seldom more than one is needed:
     comparing whole key tuples was most of a decision among many agents."""
     tied = list(agents)
-    for column in ranking_columns(strategy, capacity, skills):
-        if len(tied) <= 1:
-            break
-        values = column(tied)
-        lowest = min(values)
-        tied = [agent for agent, value in zip(tied, values) if value == lowest]
+    if len(tied) > 1:
+        for column in ranking_columns(strategy, capacity, skills):
+            values = column(tied)
+            lowest = min(values)
+            tied = [agent for agent, value in zip(tied, values) if value == lowest]
+            if len(tied) == 1:
+                break
     return tied[0] if tied else None
 
 

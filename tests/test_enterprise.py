@@ -215,6 +215,25 @@ def test_skills_the_requirement_relaxes_with_the_wait_at_routing_and_in_the_queu
     assert decision["assignments"] == [{"conversation_id": "q61", "agent_id": "a2"}]
 
 
+def test_overflow_agents_who_run_out_of_slots_mid_dequeue_take_no_more_of_the_queue(enterprise):
+    """B14, issue 17: one dequeue hands a queue to its group's free slots (refund-trained agents),
+    least busy first, until they are all used; an agent whose last slot went earlier in the same dequeue is passed over, the
+    rest of the queue waits, and a group still within its wait (under 60 s, no overflow) stays its own."""
+    def queued(seconds: int, queue: str = "aftersale") -> dict:
+        moment = datetime.fromisoformat(MONDAY_TEN) - timedelta(seconds=seconds)
+        return {"conversation": {"id": f"{queue[0]}{seconds}"}, "enqueued_at": moment.isoformat(), "queue": queue}
+
+    trained = {"refund": 5}
+    agents = [agent("a1", max=3, active=2, groups=("aftersale",), skills=trained),
+              agent("a2", max=4, active=2, groups=("aftersale",), skills=trained), agent("a3", max=5, groups=("presale",))]
+    queue = [queued(seconds) for seconds in range(10, 16)] + [queued(5, "presale")]
+    decision = enterprise.evaluate({"event": "dequeue", "now": MONDAY_TEN, "agents": agents, "queue": queue})["decision"]
+    assert decision["assignments"] == [{"conversation_id": "a15", "agent_id": "a2"},
+                                       {"conversation_id": "a14", "agent_id": "a1"},
+                                       {"conversation_id": "a13", "agent_id": "a2"},
+                                       {"conversation_id": "p5", "agent_id": "a3"}]
+
+
 def test_skills_most_proficient_picks_the_higher_level_then_the_least_busy(enterprise):
     """Issue 17, skills: `most_proficient` ranks by the level of the skills required, highest first,
     over saturation; equal levels break as least_busy does (saturation, active count, id)."""

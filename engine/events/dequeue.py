@@ -223,7 +223,7 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
     agents = {agent.id: agent for agent in extra["agents"]}
     order = _order(extra["items"], action.options, now)
     cached = _order([item for item in extra["items"] if item.cached_at is not None], action.options, now)
-    takers = _Takers(action, policy, capacity, agents, slots)
+    takers = _Takers(action, policy, agents, slots)
     assignments: list[dict[str, Any]] = []
     expired: list[str] = []
 
@@ -231,7 +231,7 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
 
     def give(item: Queued, agent: Agent) -> None:
         assignments.append({"conversation_id": item.conversation.id, "agent_id": agent.id})
-        slots[agent.id] -= 1
+        takers.took(agent.id)
         free[0] -= 1
         agents[agent.id] = replace(agent, active=agent.active + 1)
 
@@ -258,8 +258,7 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
             continue
         else:
             candidates, skills = takers.of(item, (now - item.enqueued_at).total_seconds())
-            chosen = choose([agents[agent_id] for agent_id in candidates if slots[agent_id] > 0], action.strategy,
-                            capacity, skills)
+            chosen = choose([agents[agent_id] for agent_id in candidates], action.strategy, capacity, skills)
         if chosen is not None:
             give(item, chosen)
 
@@ -289,22 +288,30 @@ class _Takers:
     """Who may take a queued conversation: it depends only on its queue, whether it is an offline
     message and which overflow and relax steps its wait has passed, so it is worked out once per such
     kind of conversation, not once per conversation (issue 17: cost linear in the queue's length).
-    A dequeue only ever uses slots up, so the agents found for a kind stay a superset of those who
-    still may take one; the caller skips those left without a free slot."""
 
-    def __init__(self, action: Action, policy: PolicyDocument, capacity: Capacity, agents: dict[str, Agent],
-                 slots: dict[str, int]) -> None:
+    A dequeue only ever uses slots up, so a kind's agents are pruned only after one of them has run
+    out, and a kind nobody is left to take costs nothing more per conversation: a long queue with one
+    free slot is a pass over the queue, not a search of the agents for each of its conversations."""
+
+    def __init__(self, action: Action, policy: PolicyDocument, agents: dict[str, Agent], slots: dict[str, int]) -> None:
         self.agents, self.slots = agents, slots
         self.steps: tuple[OverflowStep, ...] = action.options.get("overflow", ())
         self.rule_requires: SkillRequirement | None = action.options.get("require")
         # Issue 17: the skills a group's queue asks for, whoever takes it (offline messages belong to no group).
         self.required = {group.name: group.require for group in policy.groups if group.require is not None}
         self.thresholds = sorted(widening_waits(action.options, policy))
-        self.kinds: dict[tuple[str, bool, int], tuple[list[str], tuple[str, ...]]] = {}
+        # Per kind: the ids of its agents with a free slot, the skills it names, and `run_out` when they were listed.
+        self.kinds: dict[tuple[str, bool, int], tuple[list[str], tuple[str, ...], int]] = {}
+        self.run_out = 0  # how many agents have had their last free slot taken
+
+    def took(self, agent_id: str) -> None:
+        self.slots[agent_id] -= 1
+        if self.slots[agent_id] == 0:
+            self.run_out += 1
 
     def of(self, item: Queued, waited: float) -> tuple[list[str], tuple[str, ...]]:
-        """The ids of the agents who may take `item`, and the skills its requirements name, which
-        `most_proficient` ranks them by."""
+        """The ids of the agents with a free slot who may take `item`, and the skills its requirements
+        name, which `most_proficient` ranks them by."""
         key = (item.queue, item.offline, bisect_right(self.thresholds, waited))
         found = self.kinds.get(key)
         if found is None:
@@ -313,8 +320,10 @@ class _Takers:
             need = minimums(requirements, waited)
             ids = [agent.id for agent in self.agents.values()
                    if self.slots[agent.id] > 0 and may_take(agent, item, reached) and (not need or qualifies(agent.skills, need))]
-            found = self.kinds[key] = (ids, skill_names(requirements))
-        return found
+            found = self.kinds[key] = (ids, skill_names(requirements), self.run_out)
+        elif found[2] != self.run_out:
+            found = self.kinds[key] = ([agent_id for agent_id in found[0] if self.slots[agent_id] > 0], found[1], self.run_out)
+        return found[0], found[1]
 
 
 def _order(items: Iterable[Queued], options: dict[str, Any], now: datetime) -> Iterator[Queued]:
