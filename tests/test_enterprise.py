@@ -217,8 +217,9 @@ def test_skills_the_requirement_relaxes_with_the_wait_at_routing_and_in_the_queu
 
 def test_overflow_agents_who_run_out_of_slots_mid_dequeue_take_no_more_of_the_queue(enterprise):
     """B14, issue 17: one dequeue hands a queue to its group's free slots (refund-trained agents),
-    least busy first, until they are all used; an agent whose last slot went earlier in the same dequeue is passed over, the
-    rest of the queue waits, and a group still within its wait (under 60 s, no overflow) stays its own."""
+    least busy first, until they are all used; an agent whose last slot went earlier in the same
+    dequeue is passed over, the rest of the queue waits, and a group still within its wait (under
+    60 s, no overflow) stays its own."""
     def queued(seconds: int, queue: str = "aftersale") -> dict:
         moment = datetime.fromisoformat(MONDAY_TEN) - timedelta(seconds=seconds)
         return {"conversation": {"id": f"{queue[0]}{seconds}"}, "enqueued_at": moment.isoformat(), "queue": queue}
