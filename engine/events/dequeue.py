@@ -258,6 +258,8 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
             continue
         else:
             candidates, skills = takers.of(item, (now - item.enqueued_at).total_seconds())
+            if not candidates:
+                continue  # the usual case behind a full group: nobody left who may take it
             chosen = choose([agents[agent_id] for agent_id in candidates], action.strategy, capacity, skills)
         if chosen is not None:
             give(item, chosen)
@@ -294,7 +296,9 @@ class _Takers:
     free slot is a pass over the queue, not a search of the agents for each of its conversations."""
 
     def __init__(self, action: Action, policy: PolicyDocument, agents: dict[str, Agent], slots: dict[str, int]) -> None:
-        self.agents, self.slots = agents, slots
+        # Who may take a kind does not change as slots are used, so only those with a free slot at the start are asked.
+        self.free = [agent for agent in agents.values() if slots[agent.id] > 0]
+        self.slots = slots
         self.steps: tuple[OverflowStep, ...] = action.options.get("overflow", ())
         self.rule_requires: SkillRequirement | None = action.options.get("require")
         # Issue 17: the skills a group's queue asks for, whoever takes it (offline messages belong to no group).
@@ -318,7 +322,7 @@ class _Takers:
             reached = None if item.offline else reach(item.queue, waited, self.steps)
             requirements = in_force(None if item.offline else self.required.get(item.queue), self.rule_requires)
             need = minimums(requirements, waited)
-            ids = [agent.id for agent in self.agents.values()
+            ids = [agent.id for agent in self.free
                    if self.slots[agent.id] > 0 and may_take(agent, item, reached) and (not need or qualifies(agent.skills, need))]
             found = self.kinds[key] = (ids, skill_names(requirements), self.run_out)
         elif found[2] != self.run_out:
