@@ -16,10 +16,13 @@ from hypothesis import strategies as st
 
 from conftest import RULES, agent, route
 from fenliu.engine import Policy, PolicyError, RequestError, load_policy
+from fenliu.engine.events import decode_typed
+from fenliu.engine.events.dequeue import Takers
 from fenliu.engine.loader import parse_policy
 from fenliu.engine.simulation import Behaviour, SimulationInputError, SimulationOptions, read_roster
 from fenliu.engine.simulation.generator import TeamSpec, TrafficSpec, generate_roster, generate_trace
 from fenliu.engine.simulation.run import run_simulation
+from fenliu.engine.simulation.shop import Shop
 
 EXAMPLES = RULES.parent / "docs" / "examples" / "enterprise"
 MONDAY_TEN = "2026-11-23T10:00:00+08:00"
@@ -350,6 +353,48 @@ def test_simulation_priority_shortens_vip_waits_and_carries_the_priority_back(da
     without, with_ = _fifo_against(day, "priority")
     assert with_["vip_wait_seconds"]["count"] > 0
     assert with_["vip_wait_seconds"]["p50"] < without["vip_wait_seconds"]["p50"]
+
+
+def test_overflow_room_is_that_of_the_oldest_conversation_whose_takers_include_the_younger_ones(enterprise):
+    """B14, issue 17: the free slots that may take any of an after-sales queue are those of its oldest
+    conversation's takers. Before 180 s only refund-trained agents may (level 3 once past 60 s, the
+    pre-sales group too); past 180 s anyone: overflow only widens a queue and relax only lowers a level."""
+    def dequeue(*waits: int) -> tuple:
+        body = {"event": "dequeue", "now": MONDAY_TEN, "queue": [
+            {"conversation": {"id": f"q{wait}"}, "queue": "aftersale",
+             "enqueued_at": (datetime.fromisoformat(MONDAY_TEN) - timedelta(seconds=wait)).isoformat()} for wait in waits],
+            "agents": [agent("a2", max=3, groups=("presale",), skills={"refund": 3}), agent("a3", max=2, groups=("presale",))]}
+        typed = decode_typed(json.dumps(body))
+        assert typed is not None
+        request = typed[1]
+        agents = {item.id: item for item in request.agents}
+        slots = {item.id: item.max_sessions - item.active for item in request.agents}
+        [options] = [rule.then.options for rule in enterprise.document.answering("dequeue")]
+        return Takers(options, enterprise.document, agents, slots), request
+
+    for waits, room in (((10, 30), 0), ((30, 90), 3), ((90, 200, 10), 5)):
+        takers, request = dequeue(*waits)
+        assert takers.room(request.queue, request.now) == room, waits
+
+
+def test_simulation_a_whole_queue_is_offered_only_when_a_free_agent_may_act_on_it_and_the_day_is_the_same(day, monkeypatch):
+    """B14, B15, issue 17: under score order or overflow the simulated shop offers every queued
+    conversation, and asks for a dequeue only when a free agent may take the oldest of some queue,
+    an offline message expired or a returning buyer's agent is free: the example day is the same,
+    conversation for conversation, as when it asks at every freed slot, with far fewer dequeues."""
+    trace, team = day
+    for name in ("enterprise", "enterprise-overflow"):
+        path = RULES / "enterprise.yaml" if name == "enterprise" else EXAMPLES / f"{name}.yaml"
+        policy = load_policy(path)
+        try:
+            asked = run_simulation(trace, team, [policy])["runs"][0]["kpis"]
+            with monkeypatch.context() as patched:
+                patched.setattr(Shop, "_acts_on", lambda *_: True)
+                always = run_simulation(trace, team, [policy])["runs"][0]["kpis"]
+        finally:
+            policy.close()
+        assert asked["decisions"]["dequeue"] < always["decisions"]["dequeue"], name
+        assert {**asked, "decisions": None} == {**always, "decisions": None}, name
 
 
 def test_the_comparison_variants_differ_from_the_shipped_policy_only_where_they_say(tmp_path: Path):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Annotated, Any
@@ -223,7 +223,7 @@ def carry_out(action: Action, situation: Situation, policy: PolicyDocument) -> D
     agents = {agent.id: agent for agent in extra["agents"]}
     order = _order(extra["items"], action.options, now)
     cached = _order([item for item in extra["items"] if item.cached_at is not None], action.options, now)
-    takers = _Takers(action, policy, agents, slots)
+    takers = Takers(action.options, policy, agents, slots)
     assignments: list[dict[str, Any]] = []
     expired: list[str] = []
 
@@ -286,7 +286,7 @@ def widening_waits(options: dict[str, Any], policy: PolicyDocument) -> set[float
             | {step.after_seconds for requirement in skill_requirements(options, policy) for step in requirement.relax})
 
 
-class _Takers:
+class Takers:
     """Who may take a queued conversation: it depends only on its queue, whether it is an offline
     message and which overflow and relax steps its wait has passed, so it is worked out once per such
     kind of conversation, not once per conversation (issue 17: cost linear in the queue's length).
@@ -295,18 +295,26 @@ class _Takers:
     out, and a kind nobody is left to take costs nothing more per conversation: a long queue with one
     free slot is a pass over the queue, not a search of the agents for each of its conversations."""
 
-    def __init__(self, action: Action, policy: PolicyDocument, agents: dict[str, Agent], slots: dict[str, int]) -> None:
+    def __init__(self, options: dict[str, Any], policy: PolicyDocument, agents: dict[str, Agent], slots: dict[str, int]) -> None:
         # Who may take a kind does not change as slots are used, so only those with a free slot at the start are asked.
         self.free = [agent for agent in agents.values() if slots[agent.id] > 0]
         self.slots = slots
-        self.steps: tuple[OverflowStep, ...] = action.options.get("overflow", ())
-        self.rule_requires: SkillRequirement | None = action.options.get("require")
+        self.steps: tuple[OverflowStep, ...] = options.get("overflow", ())
+        self.rule_requires: SkillRequirement | None = options.get("require")
         # Issue 17: the skills a group's queue asks for, whoever takes it (offline messages belong to no group).
         self.required = {group.name: group.require for group in policy.groups if group.require is not None}
-        self.thresholds = sorted(widening_waits(action.options, policy))
+        self.thresholds = sorted(widening_waits(options, policy))
         # Per kind: the ids of its agents with a free slot, the skills it names, and `run_out` when they were listed.
         self.kinds: dict[tuple[str, bool, int], tuple[list[str], tuple[str, ...], int]] = {}
         self.run_out = 0  # how many agents have had their last free slot taken
+
+    def room(self, queue: Sequence[Queued], now: datetime) -> int:
+        """The free slots of the agents who may take the oldest conversation of one queue. An older
+        one may go to every agent a younger one of its queue may (overflow only widens a queue with
+        the wait, and the loader lets a relax step only lower a level), so at 0 nobody free may take
+        any of them, whatever their order or priority."""
+        oldest = min(queue, key=_waiting_since)
+        return sum(self.slots[agent_id] for agent_id in self.of(oldest, (now - oldest.enqueued_at).total_seconds())[0])
 
     def took(self, agent_id: str) -> None:
         self.slots[agent_id] -= 1
@@ -350,6 +358,7 @@ def _order(items: Iterable[Queued], options: dict[str, Any], now: datetime) -> I
 
 
 _age = attrgetter("enqueued_at", "conversation.id")
+_waiting_since = attrgetter("enqueued_at")
 
 
 def returning_window(policy: PolicyDocument) -> timedelta:

@@ -49,7 +49,7 @@ from ..events.agent_settings import AgentSettingsRequest, AskedSettings
 from ..events.close import ClosedConversation, CloseRequest
 from ..eligibility import Capacity
 from ..events.dequeue import (
-    MAX_QUEUE, DequeueRequest, Queued, QueuedConversation, first_groups, free_slots, has_expired, may_take, offline_ttl,
+    MAX_QUEUE, DequeueRequest, Queued, QueuedConversation, Takers, first_groups, free_slots, has_expired, may_take, offline_ttl,
     returning_agent, returning_window, skill_requirements, widening_waits,
 )
 from ..events.login import LoggingIn, LoginRequest
@@ -182,7 +182,7 @@ class Shop:
         # silence: with the same last message every other close fact stays the same, and so would the
         # answer. Otherwise the policy never closes a silent conversation: its agent closes it by hand.
         self.silence_counts = policy.document.tests("close", ("last_message.minutes_ago",))
-        dequeue_options = [rule.then.options for rule in policy.document.answering("dequeue")]
+        self.dequeue_options = dequeue_options = [rule.then.options for rule in policy.document.answering("dequeue")]
         # issue 17: the waits at which an overflow step widens a queue or a relax step lowers the skills it
         # needs, and whether rules may pass older ones over (by priority, or for want of a skill)
         document = policy.document
@@ -540,7 +540,10 @@ class Shop:
         take, plus a margin, and every expired offline message; the rules hand out oldest first,
         so older ones are never skipped for newer. A queue nobody serving it has room for is
         offered only when one of its first conversations has a returning buyer whose last agent
-        has room (the rules may send it there, B7, B14).
+        has room (the rules may send it there, B7, B14). Rules that may pass older ones over (by
+        score, for want of a skill, issue 17) are offered every queue whole, and asked only when a
+        free agent may take some queue's oldest conversation, an offline message expired or a
+        returning buyer's agent is free.
         """
         if not any(self.queues.values()):
             return
@@ -553,29 +556,33 @@ class Shop:
         free_agents = [(by_id[agent_id], free) for agent_id, free in slots.items()]
         offered: list[Queued] = []
         useful = False
+        takers = [Takers(options, self.policy.document, {agent_id: by_id[agent_id] for agent_id in slots}, slots)
+                  for options in self.dequeue_options] if self.whole_queue else []
         for name, queue in self.queues.items():
             if not queue:
                 continue
             head = self._queued(self.conversations[next(iter(queue))])
-            expired = 0
-            if head.offline:
-                for index in queue:
-                    if not has_expired(self._queued(self.conversations[index]), now, self.ttl):
-                        break
-                    expired += 1
-            groups = first_groups(head)
             if self.whole_queue:
-                room = sum(slots.values())
-            elif head.cached_at is not None:  # a cache opens only in its own agent's windows (B20)
-                own = slots.get(head.cached_at, 0)
-                room = own if own and may_take(by_id[head.cached_at], head, groups) else 0
+                window = [self._queued(self.conversations[index]) for index in islice(queue, MAX_QUEUE - len(offered))]
+                acts = bool(window) and self._acts_on(head, window, slots, takers, now)
             else:
-                room = sum(free for agent, free in free_agents if may_take(agent, head, groups))
-            wanted = len(queue) if self.whole_queue else expired + room + DEQUEUE_MARGIN
-            window = [self._queued(self.conversations[index])
-                      for index in islice(queue, min(wanted, MAX_QUEUE - len(offered)))]
+                expired = 0
+                if head.offline:
+                    for index in queue:
+                        if not has_expired(self._queued(self.conversations[index]), now, self.ttl):
+                            break
+                        expired += 1
+                groups = first_groups(head)
+                if head.cached_at is not None:  # a cache opens only in its own agent's windows (B20)
+                    own = slots.get(head.cached_at, 0)
+                    room = own if own and may_take(by_id[head.cached_at], head, groups) else 0
+                else:
+                    room = sum(free for agent, free in free_agents if may_take(agent, head, groups))
+                window = [self._queued(self.conversations[index])
+                          for index in islice(queue, min(expired + room + DEQUEUE_MARGIN, MAX_QUEUE - len(offered)))]
+                acts = room > 0 or expired > 0
             offered.extend(window)
-            useful = useful or room > 0 or expired > 0 or any(
+            useful = useful or acts or any(
                 (last := returning_agent(item, by_id, now, self.window)) is not None and last.id in slots for item in window)
         if not useful:
             return
@@ -591,6 +598,17 @@ class Shop:
             index = self.by_id[assignment["conversation_id"]]
             del self.queues[self.conversations[index].queue][index]
             self._enter(index, self.by_agent[assignment["agent_id"]])
+
+    def _acts_on(self, head: Queued, queue: list[Queued], slots: dict[str, int], takers: list[Takers],
+                 now: datetime) -> bool:
+        """Whether a dequeue offering a whole queue may give one of its conversations to a free agent
+        or list one as expired, returning buyers aside: a cache only to its own agent (B20), any other
+        queue when some free agent may take its oldest conversation under one of the dequeue rules
+        (issue 17: nobody may take the younger ones then either), or an offline message expired (B15)."""
+        if head.cached_at is not None:
+            return slots.get(head.cached_at, 0) > 0
+        return any(found.room(queue, now) > 0 for found in takers) or (
+            head.offline and any(has_expired(item, now, self.ttl) for item in queue))
 
     def _queued(self, conversation: ConversationState) -> Queued:
         """A waiting conversation as the dequeue request lists it."""
