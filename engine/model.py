@@ -174,7 +174,11 @@ class PolicyDocument:
     hours: BusinessHours | None = None  # the shop's opening hours, for `shop.open` (issue 17)
 
     def group(self, name: str) -> Group | None:
-        return next((group for group in self.groups if group.name == name), None)
+        return self._groups.get(name)
+
+    @cached_property
+    def _groups(self) -> dict[str, Group]:
+        return {group.name: group for group in self.groups}
 
     def group_serving(self, entry: str, category: str | None, tags: tuple[str, ...]) -> Group | None:
         """The conversation's group (B9): the first that serves its entry, category or buyer tags."""

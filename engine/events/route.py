@@ -207,7 +207,7 @@ def _assign(action: Action, situation: Situation, policy: PolicyDocument) -> Dec
     groups = reach(pool_name, extra["waited"], action.options.get("overflow", ()))
     group = policy.group(pool_name)
     requirements = in_force(group.require if group is not None else None, action.options.get("require"))
-    need = minimums(requirements, extra["waited"])  # issue 17: relaxed by the same wait as overflow
+    need = minimums(requirements, extra["waited"]) if requirements else {}  # issue 17: relaxed by the same wait as overflow
     pool = capacity.eligible_among(extra["agents"], **waive)
     if groups is not None:
         pool = [agent for agent in pool if serves(agent.groups, groups)]
@@ -215,7 +215,7 @@ def _assign(action: Action, situation: Situation, policy: PolicyDocument) -> Dec
         pool = [agent for agent in pool if agent.role != "main"]
     if need:
         pool = [agent for agent in pool if qualifies(agent.skills, need)]
-    chosen = choose(pool, action.strategy, capacity, skill_names(requirements))
+    chosen = choose(pool, action.strategy, capacity, skill_names(requirements) if requirements else ())
     label = _pool_label(pool_name, groups) + (f" with {describe(need)}" if need else "")
     if chosen is None:
         return FallThrough(f"no eligible agent in {label}")
