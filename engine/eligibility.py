@@ -86,14 +86,14 @@ def choose(agents: Sequence[Agent], strategy: str, capacity: Capacity, skills: t
     """The first agent by its strategy's ranking: the smallest key, found column by column. A column
     is taken only over the agents tied on the ones before it, and seldom more than one is needed:
     comparing whole key tuples was most of a decision among many agents."""
-    tied = list(agents)
+    tied = agents
     if len(tied) > 1:
         for column in ranking_columns(strategy, capacity, skills):
             values = column(tied)
             lowest = min(values)
+            if values.count(lowest) == 1:  # the usual case, found in C
+                return tied[values.index(lowest)]
             tied = [agent for agent, value in zip(tied, values) if value == lowest]
-            if len(tied) == 1:
-                break
     return tied[0] if tied else None
 
 
