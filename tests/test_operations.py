@@ -60,13 +60,20 @@ def server(rules_dir: Path, tmp_path_factory):
 
 
 def _every_worker(server: RunningServer, predicate, within: float = CONVERGE_SECONDS) -> set[str]:
-    """The workers seen answering `GET /v1/policies/kuaishou` in a way `predicate` accepts."""
+    """The workers seen answering `GET /v1/policies/kuaishou` in a way `predicate` accepts. Short of
+    all of them, what each worker seen last answered is printed, which a failure shows: a worker that
+    never answered and one that answered otherwise are different faults."""
     deadline = time.monotonic() + within
     satisfied: set[str] = set()
+    last: dict[str, str] = {}
     while time.monotonic() < deadline and len(satisfied) < server.workers:
         response = requests.get(server.url("/v1/policies/kuaishou"), timeout=10)
+        worker = response.headers["X-Fenliu-Worker"]
+        last[worker] = f"{response.status_code} {response.text[:200]}"
         if predicate(response):
-            satisfied.add(response.headers["X-Fenliu-Worker"])
+            satisfied.add(worker)
+    if len(satisfied) < server.workers:
+        print(f"after {within} s, the last answer of each worker seen: {last}")
     return satisfied
 
 
