@@ -397,6 +397,30 @@ def test_simulation_a_whole_queue_is_offered_only_when_a_free_agent_may_act_on_i
         assert {**asked, "decisions": None} == {**always, "decisions": None}, name
 
 
+def test_simulation_a_cache_under_whole_queue_rules_opens_when_its_own_agent_frees_a_window():
+    """B20 under score-order dequeue rules (issue 17): Taobao's 002 「超出数量后…自动排队缓存起来」. A
+    second buyer writing to a full main account waits in its cache, though no free agent may take
+    any queue and the buyer has no last agent; the cache is asked for as soon as that window closes."""
+    text = (RULES / "enterprise.yaml").read_text(encoding="utf-8").replace("  - id: returning-customer", """  - id: to-main
+    description: Messages to the main account go to it, cached there when its windows are full (B20).
+    priority: 25
+    when: {fact: conversation.to_main, eq: true}
+    then:
+      assign: {to: main, when_full: cache}
+
+  - id: returning-customer""")
+    policy = Policy(parse_policy(text, "enterprise.yaml")[0])
+    trace = [{"at": MONDAY_TEN, "customer": buyer, "entry": "product_page", "to_main": True} for buyer in ("b1", "b2")]
+    trace[1]["at"] = "2026-11-23T10:00:01+08:00"
+    roster = {"agents": [{"id": "a1", "role": "main", "groups": ["presale"], "max_sessions": 1}]}
+    try:
+        kpis = run_simulation(trace, roster, [policy], SimulationOptions(behaviour=PATIENT))["runs"][0]["kpis"]
+    finally:
+        policy.close()
+    assert kpis["conversations"]["cached"] == 1
+    assert kpis["conversations"]["served"] == 2 and kpis["conversations"]["waiting_at_end"] == 0
+
+
 def test_the_comparison_variants_differ_from_the_shipped_policy_only_where_they_say(tmp_path: Path):
     """The documented comparison: each variant loads and names itself after its file."""
     for path in sorted(EXAMPLES.glob("*.yaml")):
