@@ -421,6 +421,22 @@ def test_simulation_a_cache_under_whole_queue_rules_opens_when_its_own_agent_fre
     assert kpis["conversations"]["served"] == 2 and kpis["conversations"]["waiting_at_end"] == 0
 
 
+def test_simulation_a_waiting_buyer_answered_meanwhile_in_another_conversation_returns_to_that_agent(enterprise):
+    """B7 under score-order dequeue rules (issue 17): a buyer's after-sales conversation waits (no
+    refund-skilled agent, no last agent yet) while the buyer's first conversation is answered by a
+    pre-sales agent; when that agent's window frees, 55 s into the wait, before any overflow or relax
+    step lets a pre-sales agent take it, the shop asks for a dequeue and the rules send the buyer
+    back to that agent. A last contact made while a conversation waits counts as one made before."""
+    trace = [{"at": MONDAY_TEN, "customer": "b1", "entry": "product_page"},
+             {"at": "2026-11-23T10:00:10+08:00", "customer": "b1", "entry": "after_sales_page"}]
+    roster = {"agents": [{"id": "a1", "role": "main", "groups": ["presale"], "max_sessions": 1}]}
+    closes_after_reply = Behaviour(reply_median_seconds=60, reply_load_factor=0, reply_sigma=0, manual_close_share=1,
+                                   wrap_up_median_seconds=5, wrap_up_sigma=0, patience_median_seconds=None)
+    kpis = run_simulation(trace, roster, [enterprise], SimulationOptions(behaviour=closes_after_reply))["runs"][0]["kpis"]
+    assert kpis["conversations"]["queued"] == 1
+    assert kpis["queue_wait_seconds"]["max"] == pytest.approx(55)
+
+
 def test_the_comparison_variants_differ_from_the_shipped_policy_only_where_they_say(tmp_path: Path):
     """The documented comparison: each variant loads and names itself after its file."""
     for path in sorted(EXAMPLES.glob("*.yaml")):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Annotated, Any
@@ -308,13 +308,13 @@ class Takers:
         self.kinds: dict[tuple[str, bool, int], tuple[list[str], tuple[str, ...], int]] = {}
         self.run_out = 0  # how many agents have had their last free slot taken
 
-    def room(self, queue: Sequence[Queued], now: datetime) -> int:
+    def room(self, queue: Iterable[Queued], now: datetime) -> int:
         """The free slots of the agents who may take the oldest conversation of one queue. An older
         one may go to every agent a younger one of its queue may (overflow only widens a queue with
         the wait, and the loader lets a relax step only lower a level), so at 0 nobody free may take
         any of them, whatever their order or priority."""
-        oldest = min(queue, key=_waiting_since)
-        return sum(self.slots[agent_id] for agent_id in self.of(oldest, (now - oldest.enqueued_at).total_seconds())[0])
+        first = oldest(queue)
+        return sum(self.slots[agent_id] for agent_id in self.of(first, (now - first.enqueued_at).total_seconds())[0])
 
     def took(self, agent_id: str) -> None:
         self.slots[agent_id] -= 1
@@ -358,7 +358,11 @@ def _order(items: Iterable[Queued], options: dict[str, Any], now: datetime) -> I
 
 
 _age = attrgetter("enqueued_at", "conversation.id")
-_waiting_since = attrgetter("enqueued_at")
+
+
+def oldest(items: Iterable[Queued]) -> Queued:
+    """The conversation that has waited longest."""
+    return min(items, key=attrgetter("enqueued_at"))
 
 
 def returning_window(policy: PolicyDocument) -> timedelta:

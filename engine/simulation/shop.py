@@ -41,7 +41,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
-from itertools import islice
+from itertools import chain, islice
 from typing import Any, Literal
 
 from ..events import typed_kind
@@ -50,7 +50,7 @@ from ..events.close import ClosedConversation, CloseRequest
 from ..eligibility import Capacity
 from ..events.dequeue import (
     MAX_QUEUE, DequeueRequest, Queued, QueuedConversation, Takers, first_groups, free_slots, has_expired, may_take, offline_ttl,
-    returning_agent, returning_window, skill_requirements, widening_waits,
+    oldest, returning_agent, returning_window, skill_requirements, widening_waits,
 )
 from ..events.login import LoggingIn, LoginRequest
 from ..events.route import RouteRequest
@@ -135,10 +135,7 @@ class ConversationState:
     closed_by: str | None = None
     requested: Conversation | None = None
     priority: float = 0
-    # The conversation as dequeue requests list it, and the shop's record of the buyer's last contact
-    # it was built with (None: the trace's, which never changes): it is listed on every dequeue while
-    # it waits, and changes only when that record does.
-    listed: tuple[Queued, tuple[str, float] | None] | None = None
+    awaits: str | None = None  # while it waits: the agent its buyer last dealt with, as the shop indexes it
 
 
 @dataclass
@@ -218,7 +215,13 @@ class Shop:
         self.listing: list[Agent] | None = None  # self.logged as requests list them
         self.position: dict[str, int] = {}       # each logged-in agent's place in it
         self.stale: list[AgentState] = []         # agents changed since the listing was last brought up to date
-        self.queues: dict[str, dict[int, None]] = {}
+        # Each queue's waiting conversations as dequeue requests list them, in order of entry: built once,
+        # and again only when the buyer's last contact changes, since every dequeue lists them.
+        self.queues: dict[str, dict[int, Queued]] = {}
+        # Waiting conversations by their buyer's last agent, and by buyer: a freed slot asks whether a
+        # returning buyer waits for its agent without a pass over every queue.
+        self.awaiting: dict[str, dict[int, None]] = {}
+        self.waiting: dict[str, dict[int, None]] = {}
         self.held: dict[str, list[int]] = {}
         self.live = 0
 
@@ -387,8 +390,28 @@ class Shop:
         self._start_wait(conversation)
         conversation.state = "offline" if queue == OFFLINE else "cached" if queue.startswith(CACHE) else "queued"
         conversation.queue = queue
-        conversation.listed = None
-        self.queues.setdefault(queue, {})[index] = None
+        self.queues.setdefault(queue, {})[index] = self._queued(conversation)
+        self.waiting.setdefault(conversation.arrival.customer, {})[index] = None
+        self._await(index)
+
+    def _await(self, index: int) -> None:
+        """Index a waiting conversation under its buyer's last agent, as it now stands."""
+        conversation = self.conversations[index]
+        if conversation.awaits is not None:
+            del self.awaiting[conversation.awaits][index]
+        last = self._last_contact(conversation.arrival)
+        conversation.awaits = None if last is None else last[0]
+        if last is not None:
+            self.awaiting.setdefault(last[0], {})[index] = None
+
+    def _leave_queue(self, index: int) -> ConversationState:
+        conversation = self.conversations[index]
+        del self.queues[conversation.queue][index]
+        del self.waiting[conversation.arrival.customer][index]
+        if conversation.awaits is not None:
+            del self.awaiting[conversation.awaits][index]
+            conversation.awaits = None
+        return conversation
 
     def _requirement(self, arrival: Arrival) -> SkillRequirement | None:
         group = self.policy.document.group_serving(arrival.entry, arrival.category, arrival.tags)
@@ -448,6 +471,9 @@ class Shop:
             agent.on_time += self.now - conversation.entered_at <= self.sla
         conversation.last_from, conversation.last_at = "agent", self.now
         self.customers[conversation.arrival.customer] = (agent.id, self.now)
+        for waiting in self.waiting.get(conversation.arrival.customer, ()):
+            self.queues[self.conversations[waiting].queue][waiting] = self._queued(self.conversations[waiting])
+            self._await(waiting)
         reply = conversation.replies
         conversation.replies += 1
         follow_ups = conversation.arrival.follow_ups
@@ -511,7 +537,7 @@ class Shop:
         conversation = self.conversations[index]
         if conversation.state != "queued":
             return
-        del self.queues[conversation.queue][index]
+        self._leave_queue(index)
         conversation.state = "abandoned"
         self.live -= 1
         self.abandoned += 1
@@ -553,82 +579,90 @@ class Shop:
             return
         now = self._moment(self.now)
         by_id = {agent.id: agent for agent in agents}
-        free_agents = [(by_id[agent_id], free) for agent_id, free in slots.items()]
-        offered: list[Queued] = []
-        useful = False
-        takers = [Takers(options, self.policy.document, {agent_id: by_id[agent_id] for agent_id in slots}, slots)
-                  for options in self.dequeue_options] if self.whole_queue else []
-        for name, queue in self.queues.items():
-            if not queue:
-                continue
-            head = self._queued(self.conversations[next(iter(queue))])
-            if self.whole_queue:
-                window = [self._queued(self.conversations[index]) for index in islice(queue, MAX_QUEUE - len(offered))]
-                acts = bool(window) and self._acts_on(head, window, slots, takers, now)
-            else:
-                expired = 0
-                if head.offline:
-                    for index in queue:
-                        if not has_expired(self._queued(self.conversations[index]), now, self.ttl):
-                            break
-                        expired += 1
-                groups = first_groups(head)
-                if head.cached_at is not None:  # a cache opens only in its own agent's windows (B20)
-                    own = slots.get(head.cached_at, 0)
-                    room = own if own and may_take(by_id[head.cached_at], head, groups) else 0
-                else:
-                    room = sum(free for agent, free in free_agents if may_take(agent, head, groups))
-                window = [self._queued(self.conversations[index])
-                          for index in islice(queue, min(expired + room + DEQUEUE_MARGIN, MAX_QUEUE - len(offered)))]
-                acts = room > 0 or expired > 0
-            offered.extend(window)
-            useful = useful or acts or any(
-                (last := returning_agent(item, by_id, now, self.window)) is not None and last.id in slots for item in window)
-        if not useful:
+        offered = self._whole_queues(by_id, slots, now) if self.whole_queue else self._queue_heads(by_id, slots, now)
+        if offered is None:
             return
         decision = self._decide(DequeueRequest(now=now, agents=agents, queue=tuple(offered)))
         for conversation_id in decision.get("expired", []):
-            index = self.by_id[conversation_id]
-            conversation = self.conversations[index]
-            del self.queues[conversation.queue][index]
+            conversation = self._leave_queue(self.by_id[conversation_id])
             conversation.state = "expired"
             self.live -= 1
             self.expired += 1
         for assignment in decision.get("assignments", []):
             index = self.by_id[assignment["conversation_id"]]
-            del self.queues[self.conversations[index].queue][index]
+            self._leave_queue(index)
             self._enter(index, self.by_agent[assignment["agent_id"]])
 
-    def _acts_on(self, head: Queued, queue: list[Queued], slots: dict[str, int], takers: list[Takers],
-                 now: datetime) -> bool:
+    def _queue_heads(self, by_id: dict[str, Agent], slots: dict[str, int], now: datetime) -> list[Queued] | None:
+        """What a dequeue handing out oldest first is offered: per queue, as many of its first
+        conversations as the agents who may take them have room for, its expired offline messages
+        and a margin; None when none of them can be taken or expire."""
+        free_agents = [(by_id[agent_id], free) for agent_id, free in slots.items()]
+        offered: list[Queued] = []
+        useful = False
+        for queue in self.queues.values():
+            if not queue:
+                continue
+            head = next(iter(queue.values()))
+            expired = 0
+            if head.offline:
+                for item in queue.values():
+                    if not has_expired(item, now, self.ttl):
+                        break
+                    expired += 1
+            groups = first_groups(head)
+            if head.cached_at is not None:  # a cache opens only in its own agent's windows (B20)
+                own = slots.get(head.cached_at, 0)
+                room = own if own and may_take(by_id[head.cached_at], head, groups) else 0
+            else:
+                room = sum(free for agent, free in free_agents if may_take(agent, head, groups))
+            window = list(islice(queue.values(), min(expired + room + DEQUEUE_MARGIN, MAX_QUEUE - len(offered))))
+            offered.extend(window)
+            useful = useful or room > 0 or expired > 0 or any(
+                (last := returning_agent(item, by_id, now, self.window)) is not None and last.id in slots for item in window)
+        return offered if useful else None
+
+    def _whole_queues(self, by_id: dict[str, Agent], slots: dict[str, int], now: datetime) -> list[Queued] | None:
+        """Every queue, whole (up to a request's limit), for rules that may pass older ones over;
+        None when no free agent may act on any of them. Each queue is judged by its oldest
+        conversation, found in C, and returning buyers by the index of waiting ones, so a freed
+        slot that changes nothing builds nothing per waiting conversation."""
+        takers = [Takers(options, self.policy.document, {agent_id: by_id[agent_id] for agent_id in slots}, slots)
+                  for options in self.dequeue_options]
+        waiting = [queue.values() for queue in self.queues.values() if queue]
+        if not (any(self._acts_on(oldest(queue), slots, takers, now) for queue in waiting)
+                or self._returning_buyer_waits(by_id, slots, now)):
+            return None
+        return list(islice(chain.from_iterable(waiting), MAX_QUEUE))
+
+    def _acts_on(self, longest_waiting: Queued, slots: dict[str, int], takers: list[Takers], now: datetime) -> bool:
         """Whether a dequeue offering a whole queue may give one of its conversations to a free agent
         or list one as expired, returning buyers aside: a cache only to its own agent (B20), any other
         queue when some free agent may take its oldest conversation under one of the dequeue rules
-        (issue 17: nobody may take the younger ones then either), or an offline message expired (B15)."""
-        if head.cached_at is not None:
-            return slots.get(head.cached_at, 0) > 0
-        return any(found.room(queue, now) > 0 for found in takers) or (
-            head.offline and any(has_expired(item, now, self.ttl) for item in queue))
+        (issue 17: nobody may take the younger ones then either), or when its oldest offline message
+        expired (B15: a younger one expires later)."""
+        if longest_waiting.cached_at is not None:
+            return slots.get(longest_waiting.cached_at, 0) > 0
+        return any(found.room((longest_waiting,), now) > 0 for found in takers) or has_expired(longest_waiting, now, self.ttl)
+
+    def _returning_buyer_waits(self, by_id: dict[str, Agent], slots: dict[str, int], now: datetime) -> bool:
+        """Whether a waiting buyer's last agent, within the returning window, has a free slot (B7)."""
+        return any((last := returning_agent(self.queues[self.conversations[index].queue][index], by_id, now, self.window))
+                   is not None and last.id in slots for agent_id in slots for index in self.awaiting.get(agent_id, ()))
 
     def _queued(self, conversation: ConversationState) -> Queued:
         """A waiting conversation as the dequeue request lists it."""
-        seen = self.customers.get(conversation.arrival.customer)
-        listed = conversation.listed
-        if listed is not None and listed[1] is seen:
-            return listed[0]
         last = self._last_contact(conversation.arrival)
         wanted = self._conversation_request(conversation)
         queue = conversation.queue or ""
         cached_at = queue[len(CACHE):] if queue.startswith(CACHE) else None
-        item = Queued(
+        return Queued(
             conversation=QueuedConversation(id=conversation.arrival.conversation, entry=wanted.entry,
                                             category=wanted.category, to_main=wanted.to_main, internal=wanted.internal),
             enqueued_at=self._moment(conversation.enqueued_at),
             customer=self._customer(conversation.arrival, last),
             offline=queue == OFFLINE, queue=queue if queue != OFFLINE and cached_at is None else "shop",
             cached_at=cached_at, priority=conversation.priority)
-        conversation.listed = (item, seen)
-        return item
 
     # ---- the roster (B1, B2, B15, B16) ---------------------------------------------------
 
