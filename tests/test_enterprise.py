@@ -17,11 +17,16 @@ from hypothesis import strategies as st
 from conftest import RULES, agent, route
 from fenliu.engine import Policy, PolicyError, RequestError, load_policy
 from fenliu.engine.events import decode_typed
-from fenliu.engine.events.dequeue import Takers
+from fenliu.engine.eligibility import Capacity
+from fenliu.engine.events.dequeue import (
+    MAX_QUEUE, DequeueRequest, Queued, QueuedConversation, Takers, free_slots, hands_out_in_turn, in_turn, offline_ttl,
+)
 from fenliu.engine.loader import parse_policy
+from fenliu.engine.request import Agent, Customer, LastContact
 from fenliu.engine.simulation import Behaviour, SimulationInputError, SimulationOptions, read_roster
 from fenliu.engine.simulation.generator import TeamSpec, TrafficSpec, generate_roster, generate_trace
 from fenliu.engine.simulation.run import run_simulation
+from fenliu.engine.simulation import shop as shop_module
 from fenliu.engine.simulation.shop import Shop
 
 EXAMPLES = RULES.parent / "docs" / "examples" / "enterprise"
@@ -377,24 +382,107 @@ def test_overflow_room_is_that_of_the_oldest_conversation_whose_takers_include_t
         assert takers.room(request.queue, request.now) == room, waits
 
 
+WAITS = (0, 30, 59, 60, 61, 120, 179, 180, 181, 600, 7 * 86400 + 1)  # around each step, and past the offline TTL
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_overflow_a_dequeue_handing_out_in_turn_decides_on_what_in_turn_keeps_as_on_the_whole_queues(enterprise, data):
+    """B7, B14, B15, B20, issue 17: under the shipped score order, overflow and relaxing skills, a
+    dequeue offered only what `in_turn` keeps of each queue (the first as many of one priority as
+    there are free slots, and every buyer whose last agent has one) hands out and expires exactly
+    what it does when offered every queue whole, with mixed priorities, caches, suspended or busy
+    agents, returning buyers inside and outside the 72-hour window, and expired offline messages."""
+    [options] = [rule.then.options for rule in enterprise.document.answering("dequeue")]
+    assert hands_out_in_turn(options)
+    now = datetime.fromisoformat(MONDAY_TEN)
+    ids = [f"a{index}" for index in range(data.draw(st.integers(1, 5)))]
+    agents = []
+    for agent_id in ids:
+        maximum = data.draw(st.integers(1, 3))
+        agents.append(Agent(id=agent_id, status=data.draw(st.sampled_from(["online", "online", "break"])),
+                            suspended=data.draw(st.booleans()) and data.draw(st.booleans()), max_sessions=maximum,
+                            active=data.draw(st.integers(0, maximum)),
+                            groups=data.draw(st.sampled_from([("aftersale",), ("presale",), ("aftersale", "presale")])),
+                            skills=data.draw(st.sampled_from([{}, {"refund": 3}, {"refund": 5}, {"refund": 9}]))))
+    items = []
+    for index in range(data.draw(st.integers(1, 25))):
+        where = data.draw(st.sampled_from(["aftersale", "presale", "offline", "cache"]))
+        last = data.draw(st.none() | st.tuples(st.sampled_from([*ids, "gone"]), st.sampled_from([1, 80])))
+        items.append(Queued(
+            conversation=QueuedConversation(id=f"q{index:02d}"),
+            enqueued_at=now - timedelta(seconds=data.draw(st.sampled_from(WAITS))),
+            customer=Customer(id=f"b{index}", last_agent=None if last is None else LastContact(
+                last[0], now - timedelta(hours=last[1]))),
+            offline=where == "offline", queue=where if where in ("aftersale", "presale") else "shop",
+            cached_at=ids[0] if where == "cache" else None, priority=data.draw(st.sampled_from([0, 0, 10]))))
+    capacity = Capacity(enterprise.document.params.capacity.max)
+    slots = {agent.id: free_slots(agent, capacity, MAX_QUEUE) for agent in agents}
+    queues: dict[tuple, list[Queued]] = {}
+    for item in items:
+        queues.setdefault((item.queue, item.offline, item.cached_at), []).append(item)
+    returning = [item for item in items
+                 if item.customer.last_agent is not None and slots.get(item.customer.last_agent.agent_id, 0) > 0]
+    kept = in_turn(queues.values(), sum(slots.values()), returning, now, offline_ttl(enterprise.document))
+
+    def handed_out(queue: list[Queued]) -> tuple:
+        decision, _ = enterprise.decide(DequeueRequest(now=now, agents=tuple(agents), queue=tuple(queue)))
+        return decision["assignments"], decision["expired"]
+
+    assert handed_out(kept) == handed_out(items)
+
+
+def test_overflow_in_turn_keeps_a_returning_buyer_deep_in_a_queue_nobody_free_may_take(enterprise):
+    """B7, issue 17: five after-sales conversations wait for a refund-trained agent; the one free agent
+    is in pre-sales, and the fourth buyer's last agent: the dequeue hands that one back to it, on
+    the queue `in_turn` keeps as on the whole queue."""
+    now = datetime.fromisoformat(MONDAY_TEN)
+    agents = (Agent(id="p1", status="online", max_sessions=1, groups=("presale",)),)
+    items = [Queued(conversation=QueuedConversation(id=f"q{index}"), enqueued_at=now - timedelta(seconds=30 - index),
+                    customer=Customer(id=f"b{index}", last_agent=LastContact("p1", now - timedelta(hours=1)) if index == 3 else None),
+                    queue="aftersale") for index in range(5)]
+    kept = in_turn([items], 1, [items[3]], now, offline_ttl(enterprise.document))
+    for queue in (items, kept):
+        decision, _ = enterprise.decide(DequeueRequest(now=now, agents=agents, queue=tuple(queue)))
+        assert decision["assignments"] == [{"conversation_id": "q3", "agent_id": "p1"}]
+    assert [item.conversation.id for item in kept] == ["q0", "q3"]
+
+
 def test_simulation_a_whole_queue_is_offered_only_when_a_free_agent_may_act_on_it_and_the_day_is_the_same(day, monkeypatch):
     """B14, B15, issue 17: under score order or overflow the simulated shop offers every queued
-    conversation, and asks for a dequeue only when a free agent may take the oldest of some queue,
-    an offline message expired or a returning buyer's agent is free: the example day is the same,
-    conversation for conversation, as when it asks at every freed slot, with far fewer dequeues."""
+    conversation that could be handed out, and asks for a dequeue only when a free agent may take the
+    oldest of some queue, an offline message expired or a returning buyer's agent is free: the example
+    day is the same, conversation for conversation, as when it asks at every freed slot, with far
+    fewer dequeues. A long queue of one priority is offered only as far as the free slots reach, plus
+    its returning buyers: the day is the same as when every queue is offered whole."""
     trace, team = day
+    shortened = []
+
+    def counted(queues, free, returning, now, ttl):
+        queues = list(queues)
+        offered = in_turn(queues, free, returning, now, ttl)
+        shortened.append(len(offered) < sum(map(len, queues)))
+        return offered
+
     for name in ("enterprise", "enterprise-overflow"):
         path = RULES / "enterprise.yaml" if name == "enterprise" else EXAMPLES / f"{name}.yaml"
         policy = load_policy(path)
         try:
-            asked = run_simulation(trace, team, [policy])["runs"][0]["kpis"]
+            with monkeypatch.context() as patched:
+                patched.setattr(shop_module, "in_turn", counted)
+                asked = run_simulation(trace, team, [policy])["runs"][0]["kpis"]
             with monkeypatch.context() as patched:
                 patched.setattr(Shop, "_acts_on", lambda *_: True)
                 always = run_simulation(trace, team, [policy])["runs"][0]["kpis"]
+            with monkeypatch.context() as patched:
+                patched.setattr(shop_module, "in_turn", lambda queues, *_: [item for queue in queues for item in queue])
+                whole = run_simulation(trace, team, [policy])["runs"][0]["kpis"]
         finally:
             policy.close()
         assert asked["decisions"]["dequeue"] < always["decisions"]["dequeue"], name
         assert {**asked, "decisions": None} == {**always, "decisions": None}, name
+        assert asked == whole, name
+    assert shortened.count(True) > 100
 
 
 def test_simulation_a_cache_under_whole_queue_rules_opens_when_its_own_agent_frees_a_window():

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Annotated, Any
@@ -363,6 +363,37 @@ _age = attrgetter("enqueued_at", "conversation.id")
 def oldest(items: Iterable[Queued]) -> Queued:
     """The conversation that has waited longest."""
     return min(items, key=attrgetter("enqueued_at"))
+
+
+def hands_out_in_turn(options: dict[str, Any]) -> bool:
+    """Whether a dequeue action hands out every conversation it comes to while a free agent may take
+    it, so that `in_turn` may shorten its queues: not when it waits for a returning buyer's last
+    agent or keeps offline messages back."""
+    return not options.get("returning", {}).get("wait", False) and options.get("offline_messages", True)
+
+
+def in_turn(queues: Iterable[Collection[Queued]], free: int, returning: Iterable[Queued], now: datetime,
+            ttl: timedelta | None) -> list[Queued]:
+    """What of whole queues a dequeue whose actions hand out in turn (`hands_out_in_turn`) can hand
+    out or list as expired, given the free slots and the waiting conversations whose buyer's last
+    agent has one (a superset will do): its decision on them is its decision on the whole queues.
+
+    Of one queue's conversations of one priority, which it comes to oldest first, only the first
+    `free` can go to anyone but the buyer's last agent: a younger one may go to nobody an older one
+    may not (`Takers.room`), so each one before it was handed out; an agent's own cache goes the same
+    way, to that agent alone. A queue of mixed priorities and one with an expired offline message
+    stay whole; so does a queue no longer than the free slots. `queues` are the caller's, one per
+    queue, cache and offline queue."""
+    offered: list[Queued] = []
+    for queue in queues:
+        offered.extend(heapq.nsmallest(free, queue, key=_age) if _shortens(queue, free, now, ttl) else queue)
+    listed = set(map(id, offered))
+    offered.extend(item for item in returning if id(item) not in listed)
+    return offered
+
+
+def _shortens(queue: Collection[Queued], free: int, now: datetime, ttl: timedelta | None) -> bool:
+    return len(queue) > free and len({item.priority for item in queue}) == 1 and not has_expired(oldest(queue), now, ttl)
 
 
 def returning_window(policy: PolicyDocument) -> timedelta:

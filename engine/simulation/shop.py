@@ -50,7 +50,7 @@ from ..events.close import ClosedConversation, CloseRequest
 from ..eligibility import Capacity
 from ..events.dequeue import (
     MAX_QUEUE, DequeueRequest, Queued, QueuedConversation, Takers, first_groups, free_slots, has_expired, may_take, offline_ttl,
-    oldest, returning_agent, returning_window, skill_requirements, widening_waits,
+    hands_out_in_turn, in_turn, oldest, returning_agent, returning_window, skill_requirements, widening_waits,
 )
 from ..events.login import LoggingIn, LoginRequest
 from ..events.route import RouteRequest
@@ -186,6 +186,9 @@ class Shop:
         self.widen_after = sorted(set().union(*(widening_waits(options, document) for options in dequeue_options)))
         self.whole_queue = any(options.get("order") == "priority" or options.get("overflow")
                                or skill_requirements(options, document) for options in dequeue_options)
+        # A long queue need not be offered whole when the rules hand out in turn and test no fact of its length.
+        self.hands_out_in_turn = all(hands_out_in_turn(options) for options in dequeue_options) and not document.tests(
+            "dequeue", ("queue.", "shop.free_slots"))
         self.behaviour = behaviour
         self.deadline, self.progress = deadline, progress
 
@@ -623,8 +626,9 @@ class Shop:
         return offered if useful else None
 
     def _whole_queues(self, by_id: dict[str, Agent], slots: dict[str, int], now: datetime) -> list[Queued] | None:
-        """Every queue, whole (up to a request's limit), for rules that may pass older ones over;
-        None when no free agent may act on any of them. Each queue is judged by its oldest
+        """Every queue, whole (up to a request's limit), for rules that may pass older ones over, or
+        as far as the free slots reach when they hand out in turn (`in_turn`); None when no free
+        agent may act on any of them. Each queue is judged by its oldest
         conversation, found in C, and returning buyers by the index of waiting ones, so a freed
         slot that changes nothing builds nothing per waiting conversation."""
         takers = [Takers(options, self.policy.document, {agent_id: by_id[agent_id] for agent_id in slots}, slots)
@@ -633,7 +637,11 @@ class Shop:
         if not (any(self._acts_on(oldest(queue), slots, takers, now) for queue in waiting)
                 or self._returning_buyer_waits(by_id, slots, now)):
             return None
-        return list(islice(chain.from_iterable(waiting), MAX_QUEUE))
+        if not self.hands_out_in_turn:
+            return list(islice(chain.from_iterable(waiting), MAX_QUEUE))
+        returning = (self.queues[self.conversations[index].queue][index]
+                     for agent_id in slots for index in self.awaiting.get(agent_id, ()))
+        return in_turn(waiting, sum(slots.values()), returning, now, self.ttl)[:MAX_QUEUE]
 
     def _acts_on(self, longest_waiting: Queued, slots: dict[str, int], takers: list[Takers], now: datetime) -> bool:
         """Whether a dequeue offering a whole queue may give one of its conversations to a free agent
