@@ -416,6 +416,7 @@ def test_overflow_a_dequeue_handing_out_in_turn_decides_on_what_in_turn_keeps_as
                 last[0], now - timedelta(hours=last[1]))),
             offline=where == "offline", queue=where if where in ("aftersale", "presale") else "shop",
             cached_at=ids[0] if where == "cache" else None, priority=data.draw(st.sampled_from([0, 0, 10]))))
+    items = data.draw(st.permutations(items))  # a queue's order need not be its order of waiting, nor of ids
     capacity = Capacity(enterprise.document.params.capacity.max)
     slots = {agent.id: free_slots(agent, capacity, MAX_QUEUE) for agent in agents}
     queues: dict[tuple, list[Queued]] = {}
@@ -446,6 +447,29 @@ def test_overflow_in_turn_keeps_a_returning_buyer_deep_in_a_queue_nobody_free_ma
         decision, _ = enterprise.decide(DequeueRequest(now=now, agents=agents, queue=tuple(queue)))
         assert decision["assignments"] == [{"conversation_id": "q3", "agent_id": "p1"}]
     assert [item.conversation.id for item in kept] == ["q0", "q3"]
+
+
+def test_overflow_in_turn_keeps_every_tie_in_the_wait_and_every_expired_offline_message(enterprise):
+    """B14, B15, issue 17: three buyers who waited exactly as long, listed out of id order, with one
+    free slot: the rules give it to the first id, and `in_turn` keeps all three; three offline
+    messages past the 7-day TTL are all listed as expired, and `in_turn` keeps the whole queue."""
+    now = datetime.fromisoformat(MONDAY_TEN)
+    agents = (Agent(id="p1", status="online", max_sessions=1, groups=("presale",)),)
+    ttl = offline_ttl(enterprise.document)
+
+    def waiting(ids: list[str], seconds: float, offline: bool = False) -> list[Queued]:
+        return [Queued(conversation=QueuedConversation(id=conversation_id), enqueued_at=now - timedelta(seconds=seconds),
+                       offline=offline, queue="shop" if offline else "presale") for conversation_id in ids]
+
+    def decided(queue: list[Queued]) -> dict:
+        return enterprise.decide(DequeueRequest(now=now, agents=agents, queue=tuple(queue)))[0]
+
+    tied = waiting(["q2", "q0", "q1"], 30)
+    assert decided(tied)["assignments"] == [{"conversation_id": "q0", "agent_id": "p1"}]
+    assert sorted(item.conversation.id for item in in_turn([tied], 1, [], now, ttl)) == ["q0", "q1", "q2"]
+    stale = [*waiting(["m0"], 8 * 86400 + 120, True), *waiting(["m1"], 8 * 86400 + 60, True), *waiting(["m2"], 8 * 86400, True)]
+    assert decided(stale)["expired"] == ["m0", "m1", "m2"]
+    assert in_turn([stale], 1, [], now, ttl) == stale
 
 
 def test_simulation_a_whole_queue_is_offered_only_when_a_free_agent_may_act_on_it_and_the_day_is_the_same(day, monkeypatch):

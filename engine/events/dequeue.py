@@ -358,11 +358,12 @@ def _order(items: Iterable[Queued], options: dict[str, Any], now: datetime) -> I
 
 
 _age = attrgetter("enqueued_at", "conversation.id")
+_waiting_since = attrgetter("enqueued_at")
 
 
 def oldest(items: Iterable[Queued]) -> Queued:
     """The conversation that has waited longest."""
-    return min(items, key=attrgetter("enqueued_at"))
+    return min(items, key=_waiting_since)
 
 
 def hands_out_in_turn(options: dict[str, Any]) -> bool:
@@ -386,14 +387,16 @@ def in_turn(queues: Iterable[Collection[Queued]], free: int, returning: Iterable
     queue, cache and offline queue."""
     offered: list[Queued] = []
     for queue in queues:
-        offered.extend(heapq.nsmallest(free, queue, key=_age) if _shortens(queue, free, now, ttl) else queue)
+        if len(queue) > free > 0 and len({item.priority for item in queue}) == 1:
+            in_order = sorted(queue, key=_waiting_since)  # in C, on a queue that comes nearly in order
+            if not has_expired(in_order[0], now, ttl):
+                # The rules break a tie in the wait by id: whoever waited as long as the last one kept is kept too.
+                offered.extend(in_order[:bisect_right(in_order, in_order[free - 1].enqueued_at, lo=free, key=_waiting_since)])
+                continue
+        offered.extend(queue)
     listed = set(map(id, offered))
     offered.extend(item for item in returning if id(item) not in listed)
     return offered
-
-
-def _shortens(queue: Collection[Queued], free: int, now: datetime, ttl: timedelta | None) -> bool:
-    return len(queue) > free and len({item.priority for item in queue}) == 1 and not has_expired(oldest(queue), now, ttl)
 
 
 def returning_window(policy: PolicyDocument) -> timedelta:
